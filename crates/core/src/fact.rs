@@ -1,0 +1,150 @@
+//! Typed facts: what one probe learned about one device.
+
+use crate::device::{Attributes, DeviceType, MacAddr, PlcMode};
+use crate::merge::AttributeChange;
+use crate::protocol::Protocol;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One thing a probe learned about a device. Never a free-form key/value pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "fact", content = "value")]
+#[non_exhaustive]
+pub enum Fact {
+    /// The device answered this protocol.
+    Protocol(Protocol),
+    /// MAC address.
+    Mac(MacAddr),
+    /// Name the device gives itself.
+    Name(String),
+    /// FQDN from reverse DNS and when it was looked up.
+    Fqdn {
+        /// The name.
+        fqdn: String,
+        /// When the lookup answered.
+        looked_up: Timestamp,
+    },
+    /// Kind of device.
+    DeviceType(DeviceType),
+    /// Vendor name.
+    Vendor(String),
+    /// Model name.
+    Model(String),
+    /// Product name.
+    ProductName(String),
+    /// Product or order code.
+    ProductCode(String),
+    /// Firmware version or revision.
+    Firmware(String),
+    /// Hardware revision.
+    Hardware(String),
+    /// Serial number.
+    Serial(String),
+    /// PLC operating mode.
+    PlcMode(PlcMode),
+    /// Vendor web address.
+    VendorUrl(String),
+    /// Name of the application the device runs.
+    Application(String),
+}
+
+impl Fact {
+    /// The attribute the fact sets, as named in exports and history.
+    pub fn attribute(&self) -> &'static str {
+        match self {
+            Fact::Protocol(_) => "protocols",
+            Fact::Mac(_) => "mac",
+            Fact::Name(_) => "name",
+            Fact::Fqdn { .. } => "fqdn",
+            Fact::DeviceType(_) => "type",
+            Fact::Vendor(_) => "vendor",
+            Fact::Model(_) => "model",
+            Fact::ProductName(_) => "product_name",
+            Fact::ProductCode(_) => "product_code",
+            Fact::Firmware(_) => "firmware",
+            Fact::Hardware(_) => "hardware",
+            Fact::Serial(_) => "serial",
+            Fact::PlcMode(_) => "plc_mode",
+            Fact::VendorUrl(_) => "vendor_url",
+            Fact::Application(_) => "application",
+        }
+    }
+
+    /// Writes the fact into `attrs`; returns the change when it added or altered a value.
+    ///
+    /// The FQDN's lookup time is refreshed silently: a new lookup time alone is not a change.
+    pub fn apply(&self, attrs: &mut Attributes) -> Option<AttributeChange> {
+        let name = self.attribute();
+        match self {
+            Fact::Protocol(p) => attrs.protocols.insert(*p).then(|| AttributeChange {
+                attribute: name.to_string(),
+                old: None,
+                new: p.name().to_string(),
+            }),
+            Fact::Mac(m) => set(name, &mut attrs.mac, *m, |m| m.to_string()),
+            Fact::Name(s) => set_text(name, &mut attrs.name, s),
+            Fact::Fqdn { fqdn, looked_up } => {
+                attrs.fqdn_looked_up = Some(*looked_up);
+                set_text(name, &mut attrs.fqdn, fqdn)
+            }
+            Fact::DeviceType(t) => set(name, &mut attrs.device_type, *t, |t| t.name().into()),
+            Fact::Vendor(s) => set_text(name, &mut attrs.vendor, s),
+            Fact::Model(s) => set_text(name, &mut attrs.model, s),
+            Fact::ProductName(s) => set_text(name, &mut attrs.product_name, s),
+            Fact::ProductCode(s) => set_text(name, &mut attrs.product_code, s),
+            Fact::Firmware(s) => set_text(name, &mut attrs.firmware, s),
+            Fact::Hardware(s) => set_text(name, &mut attrs.hardware, s),
+            Fact::Serial(s) => set_text(name, &mut attrs.serial, s),
+            Fact::PlcMode(m) => set(name, &mut attrs.plc_mode, *m, |m| m.name().into()),
+            Fact::VendorUrl(s) => set_text(name, &mut attrs.vendor_url, s),
+            Fact::Application(s) => set_text(name, &mut attrs.application, s),
+        }
+    }
+}
+
+fn set_text(name: &str, slot: &mut Option<String>, value: &str) -> Option<AttributeChange> {
+    set(name, slot, value.to_string(), Clone::clone)
+}
+
+fn set<T: PartialEq>(
+    name: &str,
+    slot: &mut Option<T>,
+    value: T,
+    show: impl Fn(&T) -> String,
+) -> Option<AttributeChange> {
+    if slot.as_ref() == Some(&value) {
+        return None;
+    }
+    let change = AttributeChange {
+        attribute: name.to_string(),
+        old: slot.as_ref().map(&show),
+        new: show(&value),
+    };
+    *slot = Some(value);
+    Some(change)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applying_the_same_fact_twice_changes_nothing_the_second_time() {
+        let mut attrs = Attributes::default();
+        let fact = Fact::Vendor("Wago".into());
+        let first = fact.apply(&mut attrs).unwrap();
+        assert_eq!(first.old, None);
+        assert_eq!(first.new, "Wago");
+        assert_eq!(fact.apply(&mut attrs), None);
+        let change = Fact::Vendor("WAGO Kontakttechnik".into())
+            .apply(&mut attrs)
+            .unwrap();
+        assert_eq!(change.old.as_deref(), Some("Wago"));
+    }
+
+    #[test]
+    fn facts_serialize_tagged() {
+        let json = serde_json::to_string(&Fact::Serial("S1".into())).unwrap();
+        assert_eq!(json, r#"{"fact":"serial","value":"S1"}"#);
+    }
+}

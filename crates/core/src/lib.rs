@@ -1,0 +1,26 @@
+//! Domain types and rules of otsensor, free of I/O.
+//!
+//! A probe turns replies into an [`Observation`] made of typed [`Fact`]s; the pure
+//! [`merge`](merge::merge) folds an observation into the current devices and says what is new or
+//! enriched; [`TargetSet`] parses what an operator asked to scan and [`Scope`] says what the sensor
+//! may touch at all.
+
+pub mod device;
+pub mod fact;
+pub mod merge;
+pub mod observation;
+pub mod pacing;
+pub mod probe;
+pub mod protocol;
+pub mod scope;
+pub mod target;
+
+pub use device::{Device, DeviceKey, DeviceType, MacAddr, PlcMode, Position};
+pub use fact::Fact;
+pub use merge::{AttributeChange, Change, DeviceChange, merge};
+pub use observation::{Observation, SubObservation};
+pub use pacing::Pacing;
+pub use probe::{Outcome, Pacer, Probe, ProbeContext, ProbeLogEntry, ProbeReport};
+pub use protocol::Protocol;
+pub use scope::{Scope, ScopeError};
+pub use target::{TargetError, TargetSet};
