@@ -147,6 +147,59 @@ impl fmt::Display for DeviceKey {
     }
 }
 
+impl FromStr for Position {
+    type Err = String;
+
+    /// Parses what [`Position`]'s `Display` writes: `slot:N`, `unit:N`, `net:N/MAC`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s}: not a position (slot:N, unit:N or net:N/MAC)");
+        let (kind, rest) = s.split_once(':').ok_or_else(bad)?;
+        match kind {
+            "slot" => rest.parse().map(Position::Slot).map_err(|_| bad()),
+            "unit" => rest.parse().map(Position::UnitId).map_err(|_| bad()),
+            "net" => {
+                let (network, mac) = rest.split_once('/').ok_or_else(bad)?;
+                Ok(Position::Routed {
+                    network: network.parse().map_err(|_| bad())?,
+                    mac: mac.to_string(),
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl FromStr for DeviceKey {
+    type Err = String;
+
+    /// Parses what [`DeviceKey`]'s `Display` writes.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.split('/');
+        let root = parts.next().unwrap_or_default();
+        let mut key = if let Some(ip) = root.strip_prefix("ip:") {
+            DeviceKey::Ip(ip.parse().map_err(|_| format!("{s}: bad address in key"))?)
+        } else if let Some(mac) = root.strip_prefix("mac:") {
+            DeviceKey::Mac(mac.parse()?)
+        } else {
+            return Err(format!("{s}: a device key starts with ip: or mac:"));
+        };
+        let rest: Vec<&str> = parts.collect();
+        let mut i = 0;
+        while i < rest.len() {
+            // a routed position carries its own '/': net:N/MAC
+            let part = if rest[i].starts_with("net:") && i + 1 < rest.len() {
+                i += 1;
+                format!("{}/{}", rest[i - 1], rest[i])
+            } else {
+                rest[i].to_string()
+            };
+            key = key.child(part.parse()?);
+            i += 1;
+        }
+        Ok(key)
+    }
+}
+
 /// What kind of device it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -304,5 +357,12 @@ mod tests {
         assert_eq!(unit.to_string(), "ip:127.0.0.12/unit:17");
         assert_eq!(unit.parent(), Some(&gw));
         assert_eq!(unit.ip(), gw.ip());
+        let routed = unit.child(Position::Routed {
+            network: 5,
+            mac: "0a0b".into(),
+        });
+        for key in [gw, unit, routed] {
+            assert_eq!(key.to_string().parse::<DeviceKey>().unwrap(), key);
+        }
     }
 }
