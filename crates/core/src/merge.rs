@@ -75,7 +75,13 @@ fn collect_child_keys(parent: &DeviceKey, children: &[SubObservation], out: &mut
 /// Devices that `current` lacks are [`Change::New`].
 pub fn merge(current: &BTreeMap<DeviceKey, Device>, obs: &Observation) -> Vec<DeviceChange> {
     let root = DeviceKey::Ip(obs.address);
-    let mut out = vec![merge_one(current, root.clone(), &obs.facts, obs.source, obs.time)];
+    let mut out = vec![merge_one(
+        current,
+        root.clone(),
+        &obs.facts,
+        obs.source,
+        obs.time,
+    )];
     merge_children(current, &root, &obs.children, obs, &mut out);
     out
 }
@@ -89,7 +95,13 @@ fn merge_children(
 ) {
     for child in children {
         let key = parent.child(child.position.clone());
-        out.push(merge_one(current, key.clone(), &child.facts, obs.source, obs.time));
+        out.push(merge_one(
+            current,
+            key.clone(),
+            &child.facts,
+            obs.source,
+            obs.time,
+        ));
         merge_children(current, &key, &child.children, obs, out);
     }
 }
@@ -194,17 +206,27 @@ mod tests {
 
     #[test]
     fn unknown_device_is_new_with_every_attribute_recorded() {
-        let changes = merge(&BTreeMap::new(), &obs(vec![Fact::Vendor("Wago".into())], 10));
+        let changes = merge(
+            &BTreeMap::new(),
+            &obs(vec![Fact::Vendor("Wago".into())], 10),
+        );
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].change, Change::New);
-        let names: Vec<&str> = changes[0].attributes.iter().map(|a| a.attribute.as_str()).collect();
+        let names: Vec<&str> = changes[0]
+            .attributes
+            .iter()
+            .map(|a| a.attribute.as_str())
+            .collect();
         assert_eq!(names, ["protocols", "vendor"]);
         assert_eq!(changes[0].device.first_seen, ts(10));
     }
 
     #[test]
     fn known_device_is_enriched_only_when_something_changes() {
-        let first = merge(&BTreeMap::new(), &obs(vec![Fact::Vendor("Wago".into())], 10));
+        let first = merge(
+            &BTreeMap::new(),
+            &obs(vec![Fact::Vendor("Wago".into())], 10),
+        );
         let mut current = BTreeMap::new();
         current.insert(first[0].device.key.clone(), first[0].device.clone());
 

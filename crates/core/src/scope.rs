@@ -82,10 +82,7 @@ impl Scope {
 
     /// Checks every address of a target set; the error names the first refused one.
     pub fn check_all(&self, targets: &TargetSet) -> Result<(), ScopeError> {
-        let mut refused = targets
-            .addresses()
-            .into_iter()
-            .filter(|a| !self.allows(*a));
+        let mut refused = targets.addresses().into_iter().filter(|a| !self.allows(*a));
         match refused.next() {
             None => Ok(()),
             Some(first) => Err(self.error(first, 1 + refused.count())),
@@ -136,14 +133,21 @@ mod tests {
         assert!(scope.allows("127.1.2.3".parse().unwrap()));
         assert!(scope.allows("::1".parse().unwrap()));
         assert!(scope.allows("::ffff:127.0.0.1".parse().unwrap()));
-        for outside in ["10.0.0.1", "192.168.1.1", "8.8.8.8", "::2", "::ffff:10.0.0.1"] {
+        for outside in [
+            "10.0.0.1",
+            "192.168.1.1",
+            "8.8.8.8",
+            "::2",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(!scope.allows(outside.parse().unwrap()), "{outside}");
         }
     }
 
     #[test]
     fn the_error_names_the_first_refused_address_and_counts_the_rest() {
-        let targets = TargetSet::parse(["127.0.0.1,10.0.0.1-10.0.0.3"], DEFAULT_MAX_ADDRESSES).unwrap();
+        let targets =
+            TargetSet::parse(["127.0.0.1,10.0.0.1-10.0.0.3"], DEFAULT_MAX_ADDRESSES).unwrap();
         let err = Scope::default().check_all(&targets).unwrap_err();
         assert_eq!(err.address.to_string(), "10.0.0.1");
         assert_eq!(err.refused, 3);

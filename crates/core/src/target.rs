@@ -34,7 +34,9 @@ pub enum TargetError {
     #[error("{0}: start and end are of different address families")]
     MixedFamilies(String),
     /// The set is larger than the bound.
-    #[error("{what}: {count} addresses, above the limit of {limit} per scan (raise it with --max-targets)")]
+    #[error(
+        "{what}: {count} addresses, above the limit of {limit} per scan (raise it with --max-targets)"
+    )]
     TooLarge {
         /// The item (or "the targets" for the whole list) that broke the bound.
         what: String,
@@ -167,7 +169,9 @@ fn as_u128(addr: IpAddr) -> u128 {
 
 fn from_u128(n: u128, v4: bool) -> IpAddr {
     if v4 {
-        IpAddr::from(std::net::Ipv4Addr::from(u32::try_from(n).unwrap_or(u32::MAX)))
+        IpAddr::from(std::net::Ipv4Addr::from(
+            u32::try_from(n).unwrap_or(u32::MAX),
+        ))
     } else {
         IpAddr::from(std::net::Ipv6Addr::from(n))
     }
@@ -280,13 +284,18 @@ mod tests {
             "10.0.0.0/8: 16777216 addresses, above the limit of 65536 per scan (raise it with --max-targets)"
         );
         assert_eq!(parse(" , ").unwrap_err(), TargetError::Empty);
-        assert!(matches!(parse("::/0").unwrap_err(), TargetError::TooLarge { .. }));
+        assert!(matches!(
+            parse("::/0").unwrap_err(),
+            TargetError::TooLarge { .. }
+        ));
     }
 
     #[test]
     fn the_bound_applies_to_the_whole_list() {
         let err = TargetSet::parse(["127.1.0.0/17", "127.2.0.0/17", "127.3.0.0/24"], 65_536);
-        assert!(matches!(err, Err(TargetError::TooLarge { ref what, .. }) if what == "the targets"));
+        assert!(
+            matches!(err, Err(TargetError::TooLarge { ref what, .. }) if what == "the targets")
+        );
         assert_eq!(parse("127.1.0.0/16").unwrap().addresses().len(), 65_536);
     }
 

@@ -1,1 +1,129 @@
-//! Persistence (being written).
+//! Persistence for otsensor: the device inventory with its history, scans, runs and probe logs.
+//!
+//! Callers see one type, [`Store`], whose async methods take and return core domain types
+//! ([`Device`](otsensor_core::Device), [`DeviceKey`](otsensor_core::DeviceKey),
+//! [`DeviceChange`](otsensor_core::DeviceChange), [`ProbeLogEntry`](otsensor_core::ProbeLogEntry))
+//! and the store's own plain records ([`Scan`], [`Run`], [`HistoryEntry`], ...). No database type
+//! appears in the API; errors are [`StoreError`], whose database cause is opaque.
+//!
+//! A scan's life in the store:
+//!
+//! 1. [`Store::create_scan`] records what to scan (an ad-hoc command-line scan gets a row too);
+//! 2. [`Store::start_run`] opens a run (`running`); at most one run per scan runs at a time;
+//! 3. the engine reads the current state of the devices it will touch with
+//!    [`Store::devices_by_keys`] and merges observations purely (core's `merge`);
+//! 4. [`Store::finish_run`] saves the merged devices, their history, the run's devices, the probe
+//!    log and the run's counts in one transaction: all of it or nothing;
+//! 5. after a restart, [`Store::mark_interrupted_runs`] closes runs a dead process left `running`.
+//!
+//! # Storage
+//!
+//! SQLite by default: one file, `<data dir>/otsensor.db`, in WAL mode (readers do not block the
+//! writer) with foreign keys on and a busy timeout. The schema lives in `migrations/` and is
+//! applied on [`Store::open`]. One module per aggregate: `devices` (devices and their history),
+//! `scans`, `runs` (runs, the devices of a run, the probe log). Times are RFC 3339 UTC text with
+//! nine fractional digits, so text order is time order and times read back exactly; enumerations
+//! are stored by the names core gives them.
+//!
+//! # Adding PostgreSQL
+//!
+//! The SQL is written in the subset both engines share: `$1`-style parameters (which SQLite
+//! accepts too), `INSERT ... ON CONFLICT ... DO UPDATE`, `RETURNING id`, text times, no
+//! engine-specific functions. A Postgres backend would add:
+//!
+//! - `migrations/postgres/` with the same tables (`BIGINT GENERATED ALWAYS AS IDENTITY` keys,
+//!   `JSONB` for the JSON columns, the same partial unique index on running runs);
+//! - a private pool enum in [`Store`] (`Sqlite(SqlitePool)` / `Postgres(PgPool)`) and a
+//!   constructor such as `Store::connect(url)` that picks the backend by URL scheme;
+//! - in each aggregate module, the same functions over a Postgres connection (the queries are
+//!   shared; only the connection type and the transaction opening, `BEGIN IMMEDIATE` here, differ).
+//!
+//! Callers would not change: they keep calling the same `Store` methods.
+
+#![warn(missing_docs)]
+
+mod codec;
+mod devices;
+mod error;
+mod runs;
+mod scans;
+
+pub use devices::HistoryEntry;
+pub use error::{DatabaseError, StoreError};
+pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
+pub use scans::{NewScan, Scan, ScanId};
+
+use error::Failure;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "otsensor.db";
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections in the pool: one writer at a time in SQLite, a few readers beside it.
+const MAX_CONNECTIONS: u32 = 4;
+
+/// The schema, embedded at build time.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The otsensor store: a handle on the database, cheap to clone and safe to share.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`: the directory, the database file
+    /// `otsensor.db` in WAL mode, and the schema (migrations already applied are skipped).
+    pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        tokio::fs::create_dir_all(data_dir)
+            .await
+            .map_err(|source| StoreError::DataDir {
+                path: data_dir.to_path_buf(),
+                source,
+            })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let pool = connect(&path)
+            .await
+            .map_err(|e| e.context(format!("opening {}", path.display())))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| Failure::from(e).context(format!("migrating {}", path.display())))?;
+        Ok(Store { pool, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection, waiting for those in use to come back (for a clean shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Opens the pool on the database file with the store's settings.
+async fn connect(path: &Path) -> Result<SqlitePool, Failure> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}

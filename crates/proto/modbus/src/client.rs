@@ -104,7 +104,10 @@ pub enum ClientError {
 impl ClientError {
     /// Whether the connection can still be used after this error.
     pub fn connection_usable(&self) -> bool {
-        matches!(self, ClientError::Exception { .. } | ClientError::Timeout { .. })
+        matches!(
+            self,
+            ClientError::Exception { .. } | ClientError::Timeout { .. }
+        )
     }
 }
 
@@ -312,7 +315,10 @@ impl Client {
         self.read_device_id_stream(unit, ReadDeviceIdCode::Basic, &mut ident)
             .await?;
         let level = ident.level();
-        for (code, needed) in [(ReadDeviceIdCode::Regular, 2), (ReadDeviceIdCode::Extended, 3)] {
+        for (code, needed) in [
+            (ReadDeviceIdCode::Regular, 2),
+            (ReadDeviceIdCode::Extended, 3),
+        ] {
             if level < needed {
                 break;
             }

@@ -286,12 +286,18 @@ pub fn parse_response(request: &Request, pdu: &[u8]) -> Result<Response, CodecEr
     }
 }
 
-fn take<'a>(pdu: &'a [u8], at: usize, len: usize, what: &'static str) -> Result<&'a [u8], CodecError> {
-    pdu.get(at..at.saturating_add(len)).ok_or(CodecError::Truncated {
-        what,
-        need: at.saturating_add(len),
-        have: pdu.len(),
-    })
+fn take<'a>(
+    pdu: &'a [u8],
+    at: usize,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [u8], CodecError> {
+    pdu.get(at..at.saturating_add(len))
+        .ok_or(CodecError::Truncated {
+            what,
+            need: at.saturating_add(len),
+            have: pdu.len(),
+        })
 }
 
 fn parse_device_id(pdu: &[u8]) -> Result<DeviceIdResponse, CodecError> {
@@ -389,8 +395,14 @@ mod tests {
             code: ReadDeviceIdCode::Basic,
             object_id: 0,
         };
-        assert_eq!(req.frame(0x0102, 255), [1, 2, 0, 0, 0, 5, 255, 0x2B, 0x0E, 1, 0]);
-        assert_eq!(Request::ReportServerId.frame(7, 1), [0, 7, 0, 0, 0, 2, 1, 0x11]);
+        assert_eq!(
+            req.frame(0x0102, 255),
+            [1, 2, 0, 0, 0, 5, 255, 0x2B, 0x0E, 1, 0]
+        );
+        assert_eq!(
+            Request::ReportServerId.frame(7, 1),
+            [0, 7, 0, 0, 0, 2, 1, 0x11]
+        );
     }
 
     #[test]
@@ -403,7 +415,10 @@ mod tests {
             MbapHeader::parse(&[0, 1, 0x12, 0x34, 0, 5, 1]),
             Err(CodecError::NotModbus(0x1234))
         );
-        assert_eq!(MbapHeader::parse(&[0, 1, 0, 0, 0, 5, 9]).unwrap().pdu_len(), 4);
+        assert_eq!(
+            MbapHeader::parse(&[0, 1, 0, 0, 0, 5, 9]).unwrap().pdu_len(),
+            4
+        );
     }
 
     #[test]
@@ -425,16 +440,24 @@ mod tests {
         let short = &pdu[..pdu.len() - 1];
         assert!(matches!(
             parse_response(&req, short),
-            Err(CodecError::Truncated { what: "object value", .. })
+            Err(CodecError::Truncated {
+                what: "object value",
+                ..
+            })
         ));
     }
 
     #[test]
     fn exceptions_are_named() {
         let r = parse_response(&Request::ReportServerId, &[0x91, 0x01]).unwrap();
-        let Response::Exception { code, .. } = r else { panic!() };
+        let Response::Exception { code, .. } = r else {
+            panic!()
+        };
         assert_eq!(code.to_string(), "Illegal Function (0x01)");
-        assert_eq!(ExceptionCode(0x0B).name(), "Gateway Target Device Failed to Respond");
+        assert_eq!(
+            ExceptionCode(0x0B).name(),
+            "Gateway Target Device Failed to Respond"
+        );
     }
 
     #[test]

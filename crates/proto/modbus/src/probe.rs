@@ -69,7 +69,9 @@ async fn probe(address: IpAddr, ctx: ProbeContext) -> ProbeReport {
     };
     if let Some(failed) = report {
         // an exception still proves a Modbus device is there
-        let answered = failures.iter().any(|e| matches!(e, ClientError::Exception { .. }));
+        let answered = failures
+            .iter()
+            .any(|e| matches!(e, ClientError::Exception { .. }));
         client.close().await;
         return ProbeReport {
             observation: answered.then_some(obs),
@@ -208,7 +210,11 @@ async fn sweep_units(
             Ok(ident) if Some(&ident) == own => {}
             Ok(ident) => children.push(SubObservation {
                 position: Position::UnitId(unit),
-                facts: [vec![Fact::Protocol(Protocol::Modbus)], identification_facts(&ident)].concat(),
+                facts: [
+                    vec![Fact::Protocol(Protocol::Modbus)],
+                    identification_facts(&ident),
+                ]
+                .concat(),
                 children: Vec::new(),
             }),
             Err(e) if e.connection_usable() => {}

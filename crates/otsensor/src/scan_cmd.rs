@@ -1,0 +1,221 @@
+//! `otsensor scan plc`: run a scan, merge it into the inventory, save it, print what was found.
+
+use crate::cli::{PlcProtocol, PlcScanArgs};
+use crate::config::Config;
+use crate::error::CliError;
+use crate::output::write_devices;
+use indicatif::{ProgressBar, ProgressStyle};
+use otsensor_core::merge::{RunMerge, observation_keys};
+use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
+use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, run_scan};
+use otsensor_modbus::ModbusProbe;
+use otsensor_store::{NewScan, RunResult, RunStatus, RunSummary, Store};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Runs `otsensor scan plc`.
+pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
+    let config = Config::load(&args.common)?;
+    let probe = probe_for(args.protocol)?;
+    let request = ScanRequest {
+        targets: TargetSet::parse(
+            args.targets.iter().map(String::as_str),
+            config.max_targets(&args.pacing),
+        )
+        .map_err(|e| CliError::usage(format!("TARGET {e}")))?,
+        scope: config.scope(&args.pacing)?,
+        pacing: config.pacing(&args.pacing)?,
+        port: args.port.unwrap_or(probe.protocol().default_port()),
+        depth: args.depth,
+    };
+    request
+        .scope
+        .check_all(&request.targets)
+        .map_err(CliError::usage)?;
+    let store = Store::open(&config.data_dir(&args.common))
+        .await
+        .map_err(CliError::failed)?;
+    let result = scan_and_save(&store, probe, &request, &args).await;
+    store.close().await;
+    result
+}
+
+fn probe_for(protocol: PlcProtocol) -> Result<Arc<dyn Probe>, CliError> {
+    match protocol {
+        PlcProtocol::Modbus => Ok(Arc::new(ModbusProbe)),
+        other => Err(CliError::usage(format!(
+            "--protocol {}: not implemented yet (only modbus is, for now)",
+            format!("{other:?}").to_lowercase()
+        ))),
+    }
+}
+
+async fn scan_and_save(
+    store: &Store,
+    probe: Arc<dyn Probe>,
+    request: &ScanRequest,
+    args: &PlcScanArgs,
+) -> Result<ExitCode, CliError> {
+    let protocol = probe.protocol();
+    let scan = store
+        .create_scan(&NewScan {
+            name: format!("scan plc --protocol {protocol} {}", request.targets),
+            kind: "plc".into(),
+            protocol,
+            targets: request.targets.to_string(),
+            spec: scan_spec(request),
+            created: jiff::Timestamp::now(),
+        })
+        .await
+        .map_err(CliError::failed)?;
+    let total = request.targets.addresses().len() as u64;
+    let run = store
+        .start_run(scan, jiff::Timestamp::now(), total)
+        .await
+        .map_err(CliError::failed)?;
+    let outcome = run_with_ctrl_c(probe, request.clone()).await?;
+    let current = store
+        .devices_by_keys(&touched_keys(&outcome))
+        .await
+        .map_err(CliError::failed)?;
+    let mut merge = RunMerge::new(current);
+    for obs in &outcome.observations {
+        merge.absorb(obs);
+    }
+    let changes = merge.into_changes();
+    let note = status_note(&outcome, request);
+    let summary = store
+        .finish_run(
+            run,
+            &RunResult {
+                status: run_status(outcome.status),
+                ended: outcome.ended,
+                changes: &changes,
+                probe_log: &outcome.probe_log,
+                error: note.as_deref(),
+            },
+        )
+        .await
+        .map_err(CliError::failed)?;
+    let devices: Vec<Device> = changes.into_iter().map(|c| c.device).collect();
+    let mut out = std::io::stdout().lock();
+    write_devices(&mut out, &devices, args.format)
+        .map_err(|e| CliError::failed(format!("writing output: {e}")))?;
+    eprintln!(
+        "{}",
+        summary_line(&outcome, &summary, protocol, run.0, note)
+    );
+    Ok(match outcome.status {
+        ScanStatus::Cancelled => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn scan_spec(request: &ScanRequest) -> serde_json::Value {
+    serde_json::json!({
+        "port": request.port,
+        "depth": request.depth,
+        "pacing": request.pacing,
+        "scope": request.scope.networks().iter().map(ToString::to_string).collect::<Vec<_>>(),
+    })
+}
+
+fn touched_keys(outcome: &ScanOutcome) -> Vec<otsensor_core::DeviceKey> {
+    outcome
+        .observations
+        .iter()
+        .flat_map(observation_keys)
+        .collect()
+}
+
+fn run_status(status: ScanStatus) -> RunStatus {
+    match status {
+        ScanStatus::Cancelled => RunStatus::Cancelled,
+        ScanStatus::Completed | ScanStatus::TimedOut | ScanStatus::DeviceLimit => {
+            RunStatus::Completed
+        }
+    }
+}
+
+fn status_note(outcome: &ScanOutcome, request: &ScanRequest) -> Option<String> {
+    match outcome.status {
+        ScanStatus::Completed => None,
+        ScanStatus::Cancelled => Some("stopped on request".into()),
+        ScanStatus::TimedOut => Some(format!(
+            "stopped at the scan time limit of {} s",
+            request.pacing.scan_timeout_secs
+        )),
+        ScanStatus::DeviceLimit => Some(format!(
+            "stopped at the device limit of {}",
+            request.pacing.device_limit
+        )),
+    }
+}
+
+/// Runs the scan; Ctrl-C stops it (every socket closed) and keeps what was found.
+async fn run_with_ctrl_c(
+    probe: Arc<dyn Probe>,
+    request: ScanRequest,
+) -> Result<ScanOutcome, CliError> {
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("otsensor: stopping the scan (Ctrl-C)");
+            on_signal.cancel();
+        }
+    });
+    let bar = progress_bar();
+    let show = |p: Progress| {
+        if let Some(bar) = &bar {
+            bar.set_length(p.total);
+            bar.set_position(p.done);
+            bar.set_message(format!("{} identified", p.identified));
+        }
+    };
+    let outcome = run_scan(probe, request, cancel, &show).await;
+    watcher.abort();
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    outcome.map_err(CliError::usage)
+}
+
+fn progress_bar() -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(0);
+    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} targets, {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+fn summary_line(
+    outcome: &ScanOutcome,
+    summary: &RunSummary,
+    protocol: Protocol,
+    run: i64,
+    note: Option<String>,
+) -> String {
+    let count = |o: Outcome| outcome.probe_log.iter().filter(|e| e.outcome == o).count();
+    let secs = (outcome.ended.as_millisecond() - outcome.started.as_millisecond()) as f64 / 1000.0;
+    let mut line = format!(
+        "{protocol}: probed {} of {} addresses in {secs:.1} s: {} identified, {} no response, {} refused, {} error; {} new, {} updated devices (run {run})",
+        outcome.progress.done,
+        outcome.progress.total,
+        summary.identified,
+        count(Outcome::NoResponse),
+        count(Outcome::Refused),
+        count(Outcome::Error),
+        summary.new_devices,
+        summary.updated_devices,
+    );
+    if let Some(note) = note {
+        line.push_str(&format!("; {note}"));
+    }
+    line
+}
