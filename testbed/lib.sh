@@ -1,13 +1,15 @@
 # testbed/lib.sh -- helpers shared by start.sh / stop.sh / check-peers.sh (sourced after config.sh)
 
 starttime() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'; }   # field 22 of /proc/PID/stat
+# alive PID -> 0 if PID runs; a zombie is dead (stopped peers are reparented to PID 1, which may reap late)
+alive() { local s; s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $1}'); [ -n "$s" ] && [ "$s" != Z ]; }
 
 # peer_pid NAME -> prints the saved PID if that very process (same start time) is still alive
 peer_pid() {
   local f=$RUN/$1.pid pid st
   [ -f "$f" ] || return 1
   read -r pid st < "$f" || return 1
-  [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(starttime "$pid")" = "$st" ] || return 1
+  [ -n "$pid" ] && alive "$pid" && [ "$(starttime "$pid")" = "$st" ] || return 1
   echo "$pid"
 }
 

@@ -11,10 +11,10 @@ for n in $names; do
   fi
   kids=$(descendants "$pid")
   kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 50; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-  if [ -d "/proc/$pid" ]; then kill -KILL "$pid" 2>/dev/null; echo "[stop] $n: pid $pid needed SIGKILL"; fi
+  for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
+  if alive "$pid"; then kill -KILL "$pid" 2>/dev/null; echo "[stop] $n: pid $pid needed SIGKILL"; fi
   # children that outlived their parent (nsd workers) are killed by their own PIDs
-  for k in $kids; do [ "$k" != "$pid" ] && [ -d "/proc/$k" ] && kill -TERM "$k" 2>/dev/null; done
+  for k in $kids; do [ "$k" != "$pid" ] && alive "$k" && kill -TERM "$k" 2>/dev/null; done
   rm -f "$RUN/$n.pid"
   echo "[stop] $n stopped (pid $pid)"
 done

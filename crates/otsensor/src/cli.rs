@@ -20,6 +20,8 @@ pub enum Command {
     Scan(ScanCommand),
     /// List the devices of the inventory.
     Devices(DevicesArgs),
+    /// Show the probe log of a run (the latest by default): one line per probed target.
+    Log(LogArgs),
     /// Run a simulated plant with the console (not yet: see the README).
     Demo(CommonArgs),
 }
@@ -122,6 +124,19 @@ pub struct PlcScanArgs {
 /// `otsensor devices`.
 #[derive(Debug, Args)]
 pub struct DevicesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `otsensor log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The run (default: the latest).
+    #[arg(long, value_name = "N")]
+    pub run: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod devices_cmd;
 mod error;
+mod log_cmd;
 mod output;
 mod scan_cmd;
 
@@ -36,6 +37,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Scan(ScanCommand::Plc(args)) => scan_cmd::scan_plc(args).await,
         Command::Devices(args) => devices_cmd::list(args).await,
+        Command::Log(args) => log_cmd::show(args).await,
         Command::Demo(_) => {
             println!(
                 "otsensor demo: not yet. The simulated plant and the console arrive with the demo issue; \
