@@ -304,6 +304,12 @@ pub struct Attributes {
     pub vendor_url: Option<String>,
     /// Name of the application the device runs.
     pub application: Option<String>,
+    /// Version of the application software.
+    pub software_version: Option<String>,
+    /// Where the device says it is.
+    pub location: Option<String>,
+    /// The device's own description of itself.
+    pub description: Option<String>,
     /// Protocols the device answered.
     pub protocols: BTreeSet<Protocol>,
 }

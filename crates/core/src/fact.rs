@@ -46,6 +46,12 @@ pub enum Fact {
     VendorUrl(String),
     /// Name of the application the device runs.
     Application(String),
+    /// Version of the application software (as distinct from the firmware).
+    SoftwareVersion(String),
+    /// Where the device says it is (location, plant identification).
+    Location(String),
+    /// The device's own description of itself.
+    Description(String),
 }
 
 impl Fact {
@@ -67,6 +73,9 @@ impl Fact {
             Fact::PlcMode(_) => "plc_mode",
             Fact::VendorUrl(_) => "vendor_url",
             Fact::Application(_) => "application",
+            Fact::SoftwareVersion(_) => "software_version",
+            Fact::Location(_) => "location",
+            Fact::Description(_) => "description",
         }
     }
 
@@ -98,6 +107,9 @@ impl Fact {
             Fact::PlcMode(m) => set(name, &mut attrs.plc_mode, *m, |m| m.name().into()),
             Fact::VendorUrl(s) => set_text(name, &mut attrs.vendor_url, s),
             Fact::Application(s) => set_text(name, &mut attrs.application, s),
+            Fact::SoftwareVersion(s) => set_text(name, &mut attrs.software_version, s),
+            Fact::Location(s) => set_text(name, &mut attrs.location, s),
+            Fact::Description(s) => set_text(name, &mut attrs.description, s),
         }
     }
 }
