@@ -41,12 +41,35 @@ MODBUS_GARBAGE_IP=127.0.0.17     # 64 random-looking bytes per read
 MODBUS_CLOSED_IP=127.0.0.18      # nothing listens on 502: connection refused
 MODBUS_BAD_PORT=502
 
-# ---- S7comm, python-snap7 3.3.0 pure-python server with realistic SZL 0x0011/0x001C
+# ---- S7comm, python-snap7 3.3.0 pure-python server with realistic SZL 0x0011/0x001C/0x0424/0x0D91
 S7_IP=127.0.0.20 S7_PORT=102
 S7_ORDER="6ES7 315-2EH14-0AB0" S7_FW="3.2.6" S7_MODULE="CPU 315-2 PN/DP"
 S7_SERIAL="S C-X4U421302009" S7_ASNAME="SIMATIC 300(1)" S7_PLANT="Pump-Station-3"
-# ---- S7comm, python-snap7 2.0.2 native libsnap7 server (libsnap7's built-in SZL answers)
+S7_MODE=STOP                                   # SZL 0x0424: RUN, STOP, STARTUP, HOLD or DEFECT
+# an S7-300 rack (SZL 0x0D91 index 0), "slot:kind[:logical address]", kind cpu, in, out or cp: the
+# CPU answers on TSAP rack 0 / its slot, the CP on S7_CP_SLOT with its own identity (SZL 0x0011 and
+# 0x001C; station name S7_ASNAME, no plant id); any other TSAP gets a COTP disconnect request
+S7_RACK="2:cpu 4:in:0 5:out:4 6:in:256 7:cp:272"
+S7_CP_SLOT=7 S7_CP_ORDER="6GK7 343-1EX30-0XE0" S7_CP_FW="3.2.3" S7_CP_MODULE="CP 343-1"
+S7_CP_SERIAL="S C-H3J728472011"
+# ---- S7comm, python-snap7 2.0.2 native libsnap7 server: libsnap7's built-in answers, not configurable;
+#      recorded here for the tests (SZL 0x0011/0x001C/0x0424/0x0D91 as libsnap7 sends them; every TSAP
+#      reaches the CPU)
 S7N_IP=127.0.0.21 S7N_PORT=102
+S7N_ORDER="6ES7 315-2EH14-0AB0" S7N_FW="3.2.6" S7N_MODULE="CPU 315-2 PN/DP"
+S7N_SERIAL="S C-C2UR28922012" S7N_ASNAME="SNAP7-SERVER" S7N_MODE=RUN S7N_RACK="2:cpu"
+# misbehaving and edge-case scripted S7 peers (peers/bad_s7.py --mode <suffix>), and an address where
+# nothing listens
+S7_SILENT_IP=127.0.0.22       # accepts, reads, never answers
+S7_REFUSE_IP=127.0.0.23       # every COTP connection request: disconnect request (reason 0x03), close
+S7_CLOSEAFTER_IP=127.0.0.24   # COTP connection confirm, then closes when Setup Communication arrives
+S7_SZLERROR_IP=127.0.0.25     # setup accepted; every SZL read: return code 0x0a, parameter error 0xd401
+S7_SLOT3_IP=127.0.0.26        # S7-400-like CPU on TSAP rack 0 / slot 3 only (others: DR); SZL 0x001C in 2 fragments
+S7_SLOT3_ORDER="6ES7 416-3ES07-0AB0" S7_SLOT3_FW="7.0.3" S7_SLOT3_MODULE="CPU 416-3 PN/DP"
+S7_SLOT3_SERIAL="S Q-D7V608422014" S7_SLOT3_ASNAME="SIMATIC 400(1)" S7_SLOT3_PLANT="Boiler-House-2"
+S7_SLOT3_MODE=RUN
+S7_CLOSED_IP=127.0.0.29       # nothing listens on 102: connection refused
+S7_BAD_PORT=102
 
 # ---- EtherNet/IP (cpppo 5.2.5), TCP+UDP 44818
 ENIP_IP=127.0.0.30 ENIP_PORT=44818
@@ -85,5 +108,6 @@ WMI_DATASET=$TB/wmi/datasets/eng-ws-01.json
 WMI_AUTHN_HINT=${WMI_AUTHN_HINT:-5}             # authnHint in the activation reply (5 integrity, 6 privacy)
 
 MODBUS_PEERS="modbus modbus2 modbusgw modbus-silent modbus-midframe modbus-exception modbus-biglen modbus-garbage"
-ALL_PEERS="$MODBUS_PEERS s7 s7native enip bacnet snmpsim snmpd nsd knot wmi"
-# peer groups, expanded by start.sh / stop.sh / check-peers.sh (lib.sh expand_peers): all, modbus-all
+S7_PEERS="s7 s7native s7-silent s7-refuse s7-closeafter s7-szlerror s7-slot3"
+ALL_PEERS="$MODBUS_PEERS $S7_PEERS enip bacnet snmpsim snmpd nsd knot wmi"
+# peer groups, expanded by start.sh / stop.sh / check-peers.sh (lib.sh expand_peers): all, modbus-all, s7-all

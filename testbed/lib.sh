@@ -37,6 +37,8 @@ peer_endpoints() {
               echo "t $(bad_modbus_ip "$1") $MODBUS_BAD_PORT" ;;
     s7)       echo "t $S7_IP $S7_PORT" ;;
     s7native) echo "t $S7N_IP $S7N_PORT" ;;
+    s7-silent|s7-refuse|s7-closeafter|s7-szlerror|s7-slot3)
+              echo "t $(bad_s7_ip "$1") $S7_BAD_PORT" ;;
     enip)     echo "t $ENIP_IP $ENIP_PORT"; echo "u $ENIP_IP $ENIP_PORT" ;;
     bacnet)   echo "u $BACNET_IP $BACNET_PORT" ;;
     snmpsim)  echo "u $SNMPSIM_IP $SNMPSIM_PORT" ;;
@@ -51,8 +53,11 @@ peer_endpoints() {
 # bad_modbus_ip modbus-MODE -> the address of that misbehaving peer (MODBUS_<MODE>_IP)
 bad_modbus_ip() { local v=MODBUS_${1#modbus-}_IP; v=${v^^}; echo "${!v}"; }
 
+# bad_s7_ip s7-MODE -> the address of that scripted S7 peer (S7_<MODE>_IP)
+bad_s7_ip() { local v=S7_${1#s7-}_IP; v=${v^^}; echo "${!v}"; }
+
 # expand_peers [name...] -> peer names with groups expanded (no argument = all):
-#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS
+#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, s7-all = $S7_PEERS
 expand_peers() {
   local n out=""
   [ $# -gt 0 ] || set -- all
@@ -60,6 +65,7 @@ expand_peers() {
     case $n in
       all)        out="$out $ALL_PEERS" ;;
       modbus-all) out="$out $MODBUS_PEERS" ;;
+      s7-all)     out="$out $S7_PEERS" ;;
       *)          out="$out $n" ;;
     esac
   done

@@ -1,7 +1,7 @@
 #!/bin/bash
 # testbed/start.sh [peer...] -- start the peers (default: all) in the background.
 # pids and logs: $AT/run/<peer>.{pid,log} (AT = <repo>/.testbed); waits until each one listens (ss -lnt/-lnu).
-# Peers: see ALL_PEERS in config.sh; groups: all, modbus-all (every Modbus peer, good and bad).
+# Peers: see ALL_PEERS in config.sh; groups: all, modbus-all (every Modbus peer, good and bad), s7-all (every S7 peer).
 set -uo pipefail
 TB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$TB/config.sh"; . "$TB/lib.sh"
@@ -37,7 +37,12 @@ start_peer() {
       launch "$1" "$PY" "$TB/peers/bad_modbus.py" --host "$(bad_modbus_ip "$1")" --port "$MODBUS_BAD_PORT" \
               --mode "${1#modbus-}" --hold "$MODBUS_BIGLEN_HOLD" ;;
     s7) launch s7 "$PY" "$TB/peers/s7_server.py" "$S7_IP" "$S7_PORT" "$S7_ORDER" "$S7_FW" "$S7_MODULE" \
-              "$S7_SERIAL" "$S7_ASNAME" "$S7_PLANT" ;;
+              "$S7_SERIAL" "$S7_ASNAME" "$S7_PLANT" --mode "$S7_MODE" --rack "$S7_RACK" \
+              --cp "$S7_CP_SLOT|$S7_CP_ORDER|$S7_CP_FW|$S7_CP_MODULE|$S7_CP_SERIAL" ;;
+    s7-silent|s7-refuse|s7-closeafter|s7-szlerror|s7-slot3)
+      launch "$1" "$PY" "$TB/peers/bad_s7.py" --host "$(bad_s7_ip "$1")" --port "$S7_BAD_PORT" --mode "${1#s7-}" \
+              --order "$S7_SLOT3_ORDER" --fw "$S7_SLOT3_FW" --module "$S7_SLOT3_MODULE" --serial "$S7_SLOT3_SERIAL" \
+              --asname "$S7_SLOT3_ASNAME" --plant "$S7_SLOT3_PLANT" --state "$S7_SLOT3_MODE" ;;
     s7native) launch s7native "$PY2" "$TB/peers/s7_native_server.py" "$S7N_IP" "$S7N_PORT" ;;
     enip) launch enip "$PY" -m cpppo.server.enip --no-print -a "$ENIP_IP:$ENIP_PORT" -c "$AT/cfg/enip.cfg" 'Speed=INT[10]' ;;
     bacnet) launch bacnet "$PY" "$TB/peers/bacnet_device.py" --address "$BACNET_IP/32:$BACNET_PORT" \

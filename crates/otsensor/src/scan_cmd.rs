@@ -9,6 +9,7 @@ use otsensor_core::merge::{RunMerge, observation_keys};
 use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
 use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, spawn_scan};
 use otsensor_modbus::ModbusProbe;
+use otsensor_s7::S7Probe;
 use otsensor_store::{NewScan, RunResult, RunStatus, RunSummary, Store};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -45,8 +46,9 @@ pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
 fn probe_for(protocol: PlcProtocol) -> Result<Arc<dyn Probe>, CliError> {
     match protocol {
         PlcProtocol::Modbus => Ok(Arc::new(ModbusProbe)),
+        PlcProtocol::S7 => Ok(Arc::new(S7Probe)),
         other => Err(CliError::usage(format!(
-            "--protocol {}: not implemented yet (only modbus is, for now)",
+            "--protocol {}: not implemented yet (only modbus and s7 are, for now)",
             format!("{other:?}").to_lowercase()
         ))),
     }
