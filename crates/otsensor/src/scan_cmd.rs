@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::error::CliError;
 use crate::output::write_devices;
 use indicatif::{ProgressBar, ProgressStyle};
+use otsensor_bacnet::BacnetProbe;
 use otsensor_core::merge::{RunMerge, observation_keys};
 use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
 use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, run_scan};
@@ -45,8 +46,9 @@ pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
 fn probe_for(protocol: PlcProtocol) -> Result<Arc<dyn Probe>, CliError> {
     match protocol {
         PlcProtocol::Modbus => Ok(Arc::new(ModbusProbe)),
+        PlcProtocol::Bacnet => Ok(Arc::new(BacnetProbe)),
         other => Err(CliError::usage(format!(
-            "--protocol {}: not implemented yet (only modbus is, for now)",
+            "--protocol {}: not implemented yet (only modbus and bacnet are, for now)",
             format!("{other:?}").to_lowercase()
         ))),
     }
