@@ -11,11 +11,15 @@ use otsensor_core::{
     SubObservation,
 };
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 /// Most networks behind one router that are asked for devices.
 pub const MAX_NETWORKS: usize = 64;
 /// Most routed devices recorded behind one router.
 pub const MAX_ROUTED_DEVICES: usize = 512;
+/// Longest wait for the I-Ams of one network behind a router, per attempt (devices behind slow
+/// MS/TP links answer within it); shorter when the stage time limit is.
+pub const NETWORK_WHO_IS_WINDOW: Duration = Duration::from_secs(3);
 
 /// The requests the probe can send, for the probe log and the docs.
 pub const REQUESTS: &[&str] = &[
@@ -80,7 +84,7 @@ async fn probe(address: IpAddr, ctx: ProbeContext) -> ProbeReport {
         }
     }
     if ctx.depth >= 1 {
-        let (children, routed_warnings) = routed_devices(&mut client).await;
+        let (children, routed_warnings) = routed_devices(&mut client, ctx.timeout).await;
         obs.children = children;
         warnings.extend(routed_warnings);
     }
@@ -176,7 +180,10 @@ pub fn device_facts(info: &DeviceInfo, i_am_vendor: Option<u32>) -> Vec<Fact> {
 
 /// Who-Is-Router-To-Network, then a Who-Is routed to each network named, then each device
 /// found read through the router. A device that is no router stays silent: no sub-devices.
-async fn routed_devices(client: &mut Client) -> (Vec<SubObservation>, Vec<String>) {
+async fn routed_devices(
+    client: &mut Client,
+    limit: Duration,
+) -> (Vec<SubObservation>, Vec<String>) {
     let mut warnings = Vec::new();
     let networks = match client.who_is_router_to_network().await {
         Ok(networks) => networks,
@@ -186,10 +193,12 @@ async fn routed_devices(client: &mut Client) -> (Vec<SubObservation>, Vec<String
     let mut children = Vec::new();
     let usable = networks.into_iter().filter(|n| (1..=65534).contains(n));
     for network in usable.take(MAX_NETWORKS) {
-        let found = match client
+        client.set_timeout(limit.min(NETWORK_WHO_IS_WINDOW));
+        let asked = client
             .who_is(Some(&RemoteAddress::broadcast(network)))
-            .await
-        {
+            .await;
+        client.set_timeout(limit);
+        let found = match asked {
             Ok(found) => found,
             Err(e) => {
                 warnings.push(e.to_string());
