@@ -22,7 +22,11 @@
 //! network the target names, a Who-Is routed through it (NPDU DNET = the network, DLEN 0: the
 //! router delivers it to every device of that network, the only way to find them), then the
 //! reads above routed to each device that answered (DNET/DADR). Those devices become sub-devices
-//! at `Position::Routed { network, mac }`.
+//! at `Position::Routed { network, mac }`. Every request gets the stage time limit and one retry;
+//! Who-Is-Router-To-Network waits at most [`probe::ROUTER_QUERY_WINDOW`] per attempt (a device that
+//! is no router stays silent), a routed Who-Is collects I-Ams for at most
+//! [`probe::NETWORK_WHO_IS_WINDOW`]; networks and routed devices are bounded by
+//! [`probe::MAX_NETWORKS`] and [`probe::MAX_ROUTED_DEVICES`].
 
 pub mod client;
 pub mod codec;

@@ -20,6 +20,9 @@ pub const MAX_ROUTED_DEVICES: usize = 512;
 /// Longest wait for the I-Ams of one network behind a router, per attempt (devices behind slow
 /// MS/TP links answer within it); shorter when the stage time limit is.
 pub const NETWORK_WHO_IS_WINDOW: Duration = Duration::from_secs(3);
+/// Longest wait for I-Am-Router-To-Network, per attempt: a router answers it from its own stack at
+/// once, and silence (every device that is no router) should cost little.
+pub const ROUTER_QUERY_WINDOW: Duration = Duration::from_secs(1);
 
 /// The requests the probe can send, for the probe log and the docs.
 pub const REQUESTS: &[&str] = &[
@@ -185,7 +188,10 @@ async fn routed_devices(
     limit: Duration,
 ) -> (Vec<SubObservation>, Vec<String>) {
     let mut warnings = Vec::new();
-    let networks = match client.who_is_router_to_network().await {
+    client.set_timeout(limit.min(ROUTER_QUERY_WINDOW));
+    let asked = client.who_is_router_to_network().await;
+    client.set_timeout(limit);
+    let networks = match asked {
         Ok(networks) => networks,
         Err(e) if e.is_timeout() => return (Vec::new(), warnings),
         Err(e) => return (Vec::new(), vec![e.to_string()]),
