@@ -319,7 +319,8 @@ fn local_address_for(addr: SocketAddr) -> io::Result<SocketAddr> {
 }
 
 impl Client {
-    /// Opens a socket for `addr` on a local address chosen by [`local_address_for`] rules.
+    /// Opens a socket for `addr` on 127.0.0.1 for a loopback target, else on the address the
+    /// system would route from (found without sending anything); an ephemeral port either way.
     pub async fn open(
         addr: SocketAddr,
         limit: Duration,
