@@ -82,6 +82,18 @@ BACNET_IP=127.0.0.40 BACNET_PORT=47808
 BACNET_INSTANCE=1001 BACNET_NAME="AHU-1" BACNET_VENDOR_ID=5 BACNET_VENDOR_NAME="Johnson Controls, Inc."
 BACNET_MODEL="MS-FEC2611-0" BACNET_FIRMWARE="10.1.0.5000" BACNET_APPVER="FEC 10.1"
 BACNET_LOCATION="Mech Room B2" BACNET_DESCRIPTION="AHU-1 field controller"
+# a BACnet router (peers/bacnet_router.py, bacpypes3 0.0.110): itself a device on UDP 47808 (IP side =
+# network BACNET_ROUTER_IP_NET), routing to virtual BACnet networks with the devices BACNET_ROUTED
+# (instance numbers) behind it; BACNET_ROUTED_<instance> = "NET|MAC|NAME|VENDOR_ID|VENDOR_NAME|MODEL|
+# FIRMWARE|APP_VERSION|LOCATION|DESCRIPTION" (MAC: one octet, 2-254; the router is MAC 1 on each network)
+BACNET_ROUTER_IP=127.0.0.41 BACNET_ROUTER_PORT=47808 BACNET_ROUTER_IP_NET=1
+BACNET_ROUTER_INSTANCE=2000 BACNET_ROUTER_NAME="BR-1" BACNET_ROUTER_VENDOR_ID=8 BACNET_ROUTER_VENDOR_NAME="Delta Controls"
+BACNET_ROUTER_MODEL="DSM-RTR" BACNET_ROUTER_FIRMWARE="3.40.1123" BACNET_ROUTER_APPVER="RTR 3.40"
+BACNET_ROUTER_LOCATION="Electrical Room 1" BACNET_ROUTER_DESCRIPTION="BACnet/IP to MS/TP router"
+BACNET_ROUTED="20005 20012 30007"
+BACNET_ROUTED_20005="2|5|VAV-2-05|7|Siemens Schweiz AG|PXC4.E16|V04.20.120|VAV Control 4.2|Floor 2 East|VAV box 2-05"
+BACNET_ROUTED_20012="2|12|VAV-2-12|24|Automated Logic Corporation|ZN341|6.00a|drv_zn341_6-00a|Floor 2 West|VAV box 2-12"
+BACNET_ROUTED_30007="3|7|FCU-3-07|28|KMC Controls, Inc.|BAC-5901|R1.5.0.3|FCU app 1.5|Floor 3 Lobby|Fan coil unit 3-07"
 
 # ---- snmpsim 1.2.2 (switch recordings from snmpsim-data 1.0.1); community = short name
 SNMPSIM_IP=127.0.0.51 SNMPSIM_PORT=161
@@ -109,5 +121,5 @@ WMI_AUTHN_HINT=${WMI_AUTHN_HINT:-5}             # authnHint in the activation re
 
 MODBUS_PEERS="modbus modbus2 modbusgw modbus-silent modbus-midframe modbus-exception modbus-biglen modbus-garbage"
 S7_PEERS="s7 s7native s7-silent s7-refuse s7-closeafter s7-szlerror s7-slot3"
-ALL_PEERS="$MODBUS_PEERS $S7_PEERS enip bacnet snmpsim snmpd nsd knot wmi"
+ALL_PEERS="$MODBUS_PEERS $S7_PEERS enip bacnet bacnet-router snmpsim snmpd nsd knot wmi"
 # peer groups, expanded by start.sh / stop.sh / check-peers.sh (lib.sh expand_peers): all, modbus-all, s7-all

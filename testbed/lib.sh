@@ -41,6 +41,7 @@ peer_endpoints() {
               echo "t $(bad_s7_ip "$1") $S7_BAD_PORT" ;;
     enip)     echo "t $ENIP_IP $ENIP_PORT"; echo "u $ENIP_IP $ENIP_PORT" ;;
     bacnet)   echo "u $BACNET_IP $BACNET_PORT" ;;
+    bacnet-router) echo "u $BACNET_ROUTER_IP $BACNET_ROUTER_PORT" ;;
     snmpsim)  echo "u $SNMPSIM_IP $SNMPSIM_PORT" ;;
     snmpd)    echo "u $SNMPD_IP $SNMPD_PORT" ;;
     nsd)      echo "u $NSD_IP $NSD_PORT"; echo "t $NSD_IP $NSD_PORT" ;;

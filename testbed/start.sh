@@ -49,6 +49,17 @@ start_peer() {
               --instance "$BACNET_INSTANCE" --name "$BACNET_NAME" --vendor-id "$BACNET_VENDOR_ID" \
               --vendor-name "$BACNET_VENDOR_NAME" --model "$BACNET_MODEL" --firmware "$BACNET_FIRMWARE" \
               --app-version "$BACNET_APPVER" --location "$BACNET_LOCATION" --description "$BACNET_DESCRIPTION" ;;
+    bacnet-router)
+      local inst v f routed=()
+      for inst in $BACNET_ROUTED; do
+        v=BACNET_ROUTED_$inst; IFS='|' read -r -a f <<< "${!v}"
+        routed+=(--device "${f[0]}|${f[1]}|$inst|${f[2]}|${f[3]}|${f[4]}|${f[5]}|${f[6]}|${f[7]}|${f[8]}|${f[9]}")
+      done
+      launch bacnet-router "$PY" "$TB/peers/bacnet_router.py" --ip "$BACNET_ROUTER_IP" --port "$BACNET_ROUTER_PORT" \
+              --ip-net "$BACNET_ROUTER_IP_NET" --instance "$BACNET_ROUTER_INSTANCE" --name "$BACNET_ROUTER_NAME" \
+              --vendor-id "$BACNET_ROUTER_VENDOR_ID" --vendor-name "$BACNET_ROUTER_VENDOR_NAME" --model "$BACNET_ROUTER_MODEL" \
+              --firmware "$BACNET_ROUTER_FIRMWARE" --app-version "$BACNET_ROUTER_APPVER" --location "$BACNET_ROUTER_LOCATION" \
+              --description "$BACNET_ROUTER_DESCRIPTION" "${routed[@]}" ;;
     snmpsim) launch snmpsim "$TB/peers/start_snmpsim.sh" "$SNMPSIM_IP" "$SNMPSIM_PORT" "$AT/snmpdata" \
               "$RUN/snmpsim.detail.log" "$AT/snmpsim-cache" ;;
     snmpd) rm -rf "$AT/snmpd/persist"; mkdir -p "$AT/snmpd/persist"

@@ -107,7 +107,8 @@ pub struct PlcScanArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
     /// How deep to look behind each device (Modbus: 1 sweeps unit IDs 1-247; S7: 1 lists the
-    /// modules of the rack, 2 also asks each module for its own identity).
+    /// modules of the rack, 2 also asks each module for its own identity; BACnet: 1 finds the
+    /// devices on the networks behind a router).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub depth: u8,
     /// Output format.

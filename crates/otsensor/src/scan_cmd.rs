@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::error::CliError;
 use crate::output::write_devices;
 use indicatif::{ProgressBar, ProgressStyle};
+use otsensor_bacnet::BacnetProbe;
 use otsensor_core::merge::{RunMerge, observation_keys};
 use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
 use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, spawn_scan};
@@ -47,8 +48,9 @@ fn probe_for(protocol: PlcProtocol) -> Result<Arc<dyn Probe>, CliError> {
     match protocol {
         PlcProtocol::Modbus => Ok(Arc::new(ModbusProbe)),
         PlcProtocol::S7 => Ok(Arc::new(S7Probe)),
+        PlcProtocol::Bacnet => Ok(Arc::new(BacnetProbe)),
         other => Err(CliError::usage(format!(
-            "--protocol {}: not implemented yet (only modbus and s7 are, for now)",
+            "--protocol {}: not implemented yet (only modbus, s7 and bacnet are, for now)",
             format!("{other:?}").to_lowercase()
         ))),
     }
