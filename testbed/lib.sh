@@ -38,6 +38,9 @@ peer_endpoints() {
     s7)       echo "t $S7_IP $S7_PORT" ;;
     s7native) echo "t $S7N_IP $S7N_PORT" ;;
     enip)     echo "t $ENIP_IP $ENIP_PORT"; echo "u $ENIP_IP $ENIP_PORT" ;;
+    enip-chassis) echo "t $ENIPCH_IP $ENIPCH_PORT"; echo "u $ENIPCH_IP $ENIPCH_PORT" ;;
+    enip-silent|enip-truncated|enip-garbage)
+              echo "t $(bad_enip_ip "$1") $ENIP_BAD_PORT"; echo "u $(bad_enip_ip "$1") $ENIP_BAD_PORT" ;;
     bacnet)   echo "u $BACNET_IP $BACNET_PORT" ;;
     snmpsim)  echo "u $SNMPSIM_IP $SNMPSIM_PORT" ;;
     snmpd)    echo "u $SNMPD_IP $SNMPD_PORT" ;;
@@ -50,9 +53,11 @@ peer_endpoints() {
 
 # bad_modbus_ip modbus-MODE -> the address of that misbehaving peer (MODBUS_<MODE>_IP)
 bad_modbus_ip() { local v=MODBUS_${1#modbus-}_IP; v=${v^^}; echo "${!v}"; }
+# bad_enip_ip enip-MODE -> the address of that misbehaving peer (ENIP_<MODE>_IP)
+bad_enip_ip() { local v=ENIP_${1#enip-}_IP; v=${v^^}; echo "${!v}"; }
 
 # expand_peers [name...] -> peer names with groups expanded (no argument = all):
-#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS
+#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, enip-all = $ENIP_PEERS
 expand_peers() {
   local n out=""
   [ $# -gt 0 ] || set -- all
@@ -60,6 +65,7 @@ expand_peers() {
     case $n in
       all)        out="$out $ALL_PEERS" ;;
       modbus-all) out="$out $MODBUS_PEERS" ;;
+      enip-all)   out="$out $ENIP_PEERS" ;;
       *)          out="$out $n" ;;
     esac
   done

@@ -5,6 +5,7 @@ use crate::merge::AttributeChange;
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// One thing a probe learned about a device. Never a free-form key/value pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,16 @@ pub enum Fact {
     Location(String),
     /// The device's own description of itself.
     Description(String),
+    /// The vendor's number in the protocol's registry (CIP vendor ID, BACnet vendor identifier).
+    VendorId(u32),
+    /// The protocol's own name for the kind of device, with its number
+    /// (CIP device type: "Programmable Logic Controller (14)").
+    TypeName(String),
+    /// The address the device gives for itself (the socket address of an EtherNet/IP List
+    /// Identity reply); differs from the probed address behind NAT.
+    ReportedIp(IpAddr),
+    /// The device's own status report, as the protocol words it (CIP identity status and state).
+    Status(String),
 }
 
 impl Fact {
@@ -76,6 +87,10 @@ impl Fact {
             Fact::SoftwareVersion(_) => "software_version",
             Fact::Location(_) => "location",
             Fact::Description(_) => "description",
+            Fact::VendorId(_) => "vendor_id",
+            Fact::TypeName(_) => "type_name",
+            Fact::ReportedIp(_) => "reported_ip",
+            Fact::Status(_) => "status",
         }
     }
 
@@ -110,6 +125,10 @@ impl Fact {
             Fact::SoftwareVersion(s) => set_text(name, &mut attrs.software_version, s),
             Fact::Location(s) => set_text(name, &mut attrs.location, s),
             Fact::Description(s) => set_text(name, &mut attrs.description, s),
+            Fact::VendorId(n) => set(name, &mut attrs.vendor_id, *n, ToString::to_string),
+            Fact::TypeName(s) => set_text(name, &mut attrs.type_name, s),
+            Fact::ReportedIp(ip) => set(name, &mut attrs.reported_ip, *ip, ToString::to_string),
+            Fact::Status(s) => set_text(name, &mut attrs.status, s),
         }
     }
 }
