@@ -174,6 +174,31 @@ mod tests {
     }
 
     #[test]
+    fn identity_numbers_and_the_reported_address_are_attributes() {
+        let mut attrs = Attributes::default();
+        let ip: IpAddr = "192.0.2.10".parse().unwrap();
+        let change = Fact::ReportedIp(ip).apply(&mut attrs).unwrap();
+        assert_eq!(
+            (change.attribute.as_str(), change.new.as_str()),
+            ("reported_ip", "192.0.2.10")
+        );
+        assert_eq!(Fact::VendorId(1).apply(&mut attrs).unwrap().new, "1");
+        assert_eq!(Fact::VendorId(1).apply(&mut attrs), None);
+        Fact::TypeName("Communications Adapter (12)".into()).apply(&mut attrs);
+        Fact::Status("status 0x0030".into()).apply(&mut attrs);
+        assert_eq!(attrs.reported_ip, Some(ip));
+        assert_eq!(attrs.vendor_id, Some(1));
+        assert_eq!(
+            attrs.type_name.as_deref(),
+            Some("Communications Adapter (12)")
+        );
+        assert_eq!(attrs.status.as_deref(), Some("status 0x0030"));
+        // attributes saved before these facts existed still load
+        let old: Attributes = serde_json::from_str(r#"{"vendor":"Wago","protocols":[]}"#).unwrap();
+        assert_eq!(old.vendor_id, None);
+    }
+
+    #[test]
     fn facts_serialize_tagged() {
         let json = serde_json::to_string(&Fact::Serial("S1".into())).unwrap();
         assert_eq!(json, r#"{"fact":"serial","value":"S1"}"#);

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use otsensor_core::merge::{RunMerge, observation_keys};
 use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
 use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, run_scan};
+use otsensor_enip::EnipProbe;
 use otsensor_modbus::ModbusProbe;
 use otsensor_store::{NewScan, RunResult, RunStatus, RunSummary, Store};
 use std::io::IsTerminal;
@@ -45,8 +46,9 @@ pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
 fn probe_for(protocol: PlcProtocol) -> Result<Arc<dyn Probe>, CliError> {
     match protocol {
         PlcProtocol::Modbus => Ok(Arc::new(ModbusProbe)),
+        PlcProtocol::Enip => Ok(Arc::new(EnipProbe)),
         other => Err(CliError::usage(format!(
-            "--protocol {}: not implemented yet (only modbus is, for now)",
+            "--protocol {}: not implemented yet (modbus and enip are, for now)",
             format!("{other:?}").to_lowercase()
         ))),
     }
