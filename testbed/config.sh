@@ -76,6 +76,35 @@ ENIP_IP=127.0.0.30 ENIP_PORT=44818
 ENIP_VENDOR=1 ENIP_DEVTYPE=14 ENIP_PRODCODE=155
 ENIP_REV_MAJOR=32 ENIP_REV_MINOR=11           # cpppo wants minor<<8|major = 2848
 ENIP_SERIAL=1623369201 ENIP_PRODNAME="1769-L33ER/A CompactLogix 5370" ENIP_HOSTNAME="plc1"
+ENIP_STATUS=12384 ENIP_STATE=3                 # 0x3060: an I/O connection in run mode (PLC mode run); operational
+# ---- EtherNet/IP scripted 1756 chassis (peers/enip_chassis.py), TCP+UDP 44818. List Identity answers as the
+#      module in ENIPCH_SELF_SLOT (the EN2T whose address this is) with state ENIPCH_STATE; Unconnected Send
+#      (0x52) routed to backplane port 1, slot N reads module N's Identity object. Slots ENIPCH_SLOTS hold
+#      modules ENIPCH_SLOT<n> = "VENDOR|DEVTYPE|PRODCODE|MAJOR.MINOR|SERIAL|STATUS|PRODUCT NAME"; the chassis has
+#      slots 0..ENIPCH_CHASSIS_SLOTS-1; empty slots and slots beyond: routing error 0x01/0x0312.
+#      ENIPCH_SLOT<n>_PORTS = "PORT:TYPE ..." (Port object: 1 backplane, 4 EtherNet/IP, 5 DeviceNet); the nodes
+#      ENIPCH_SLOT<n>_PORT<p>_NODES behind a port answer as ENIPCH_SLOT<n>_PORT<p>_NODE<k>; absent nodes: 0x01/0x0204.
+#      ENIPCH_ERROR_SLOT answers every request with general status ENIPCH_ERROR_STATUS (0x08 service not supported).
+ENIPCH_IP=127.0.0.31 ENIPCH_PORT=44818
+ENIPCH_CHASSIS_SLOTS=10 ENIPCH_SELF_SLOT=1 ENIPCH_STATE=3
+ENIPCH_SLOTS="0 1 2 3 4"
+ENIPCH_SLOT0="1|14|168|33.11|0x00d1c0a5|0x3160|1756-L83E/B LOGIX5583E"
+ENIPCH_SLOT1="1|12|166|11.2|0x00e1f0b2|0x0060|1756-EN2T/D"
+ENIPCH_SLOT2="1|7|9|3.1|0x00a1b2c3|0x0060|1756-IB16/A   DCIN"
+ENIPCH_SLOT3="1|7|37|3.4|0x00a1b2c4|0x0060|1756-OB16E/A  DCOUT"
+ENIPCH_SLOT4="1|12|14|7.4|0x00f00d04|0x0030|1756-DNB/A"
+ENIPCH_SLOT1_PORTS="1:1 2:4"
+ENIPCH_SLOT4_PORTS="1:1 2:5"
+ENIPCH_SLOT4_PORT2_NODES="3 12"
+ENIPCH_SLOT4_PORT2_NODE3="1|2|144|5.1|0x4f2a1c03|0x0060|PowerFlex 525 480V 4.0kW"
+ENIPCH_SLOT4_PORT2_NODE12="1|12|102|3.12|0x0b0a0c0c|0x0030|1734-ADN/B POINT I/O"
+ENIPCH_ERROR_SLOT=6 ENIPCH_ERROR_STATUS=0x08
+# misbehaving EtherNet/IP peers (peers/enip_chassis.py --mode <suffix>, TCP+UDP), and an address where nothing listens
+ENIP_SILENT_IP=127.0.0.32      # accepts and reads, never answers
+ENIP_TRUNCATED_IP=127.0.0.33   # List Identity: the Identity item claims its full length but holds 20 bytes
+ENIP_GARBAGE_IP=127.0.0.34     # 64 random-looking bytes per read / datagram
+ENIP_CLOSED_IP=127.0.0.35      # nothing listens on 44818: TCP refused, UDP port unreachable
+ENIP_BAD_PORT=44818
 
 # ---- BACnet/IP (bacpypes3 0.0.110), UDP 47808
 BACNET_IP=127.0.0.40 BACNET_PORT=47808
@@ -121,5 +150,6 @@ WMI_AUTHN_HINT=${WMI_AUTHN_HINT:-5}             # authnHint in the activation re
 
 MODBUS_PEERS="modbus modbus2 modbusgw modbus-silent modbus-midframe modbus-exception modbus-biglen modbus-garbage"
 S7_PEERS="s7 s7native s7-silent s7-refuse s7-closeafter s7-szlerror s7-slot3"
-ALL_PEERS="$MODBUS_PEERS $S7_PEERS enip bacnet bacnet-router snmpsim snmpd nsd knot wmi"
-# peer groups, expanded by start.sh / stop.sh / check-peers.sh (lib.sh expand_peers): all, modbus-all, s7-all
+ENIP_PEERS="enip enip-chassis enip-silent enip-truncated enip-garbage"
+ALL_PEERS="$MODBUS_PEERS $S7_PEERS $ENIP_PEERS bacnet bacnet-router snmpsim snmpd nsd knot wmi"
+# peer groups, expanded by start.sh / stop.sh / check-peers.sh (lib.sh expand_peers): all, modbus-all, s7-all, enip-all

@@ -40,6 +40,9 @@ peer_endpoints() {
     s7-silent|s7-refuse|s7-closeafter|s7-szlerror|s7-slot3)
               echo "t $(bad_s7_ip "$1") $S7_BAD_PORT" ;;
     enip)     echo "t $ENIP_IP $ENIP_PORT"; echo "u $ENIP_IP $ENIP_PORT" ;;
+    enip-chassis) echo "t $ENIPCH_IP $ENIPCH_PORT"; echo "u $ENIPCH_IP $ENIPCH_PORT" ;;
+    enip-silent|enip-truncated|enip-garbage)
+              echo "t $(bad_enip_ip "$1") $ENIP_BAD_PORT"; echo "u $(bad_enip_ip "$1") $ENIP_BAD_PORT" ;;
     bacnet)   echo "u $BACNET_IP $BACNET_PORT" ;;
     bacnet-router) echo "u $BACNET_ROUTER_IP $BACNET_ROUTER_PORT" ;;
     snmpsim)  echo "u $SNMPSIM_IP $SNMPSIM_PORT" ;;
@@ -53,12 +56,14 @@ peer_endpoints() {
 
 # bad_modbus_ip modbus-MODE -> the address of that misbehaving peer (MODBUS_<MODE>_IP)
 bad_modbus_ip() { local v=MODBUS_${1#modbus-}_IP; v=${v^^}; echo "${!v}"; }
+# bad_enip_ip enip-MODE -> the address of that misbehaving peer (ENIP_<MODE>_IP)
+bad_enip_ip() { local v=ENIP_${1#enip-}_IP; v=${v^^}; echo "${!v}"; }
 
 # bad_s7_ip s7-MODE -> the address of that scripted S7 peer (S7_<MODE>_IP)
 bad_s7_ip() { local v=S7_${1#s7-}_IP; v=${v^^}; echo "${!v}"; }
 
 # expand_peers [name...] -> peer names with groups expanded (no argument = all):
-#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, s7-all = $S7_PEERS
+#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, s7-all = $S7_PEERS, enip-all = $ENIP_PEERS
 expand_peers() {
   local n out=""
   [ $# -gt 0 ] || set -- all
@@ -67,6 +72,7 @@ expand_peers() {
       all)        out="$out $ALL_PEERS" ;;
       modbus-all) out="$out $MODBUS_PEERS" ;;
       s7-all)     out="$out $S7_PEERS" ;;
+      enip-all)   out="$out $ENIP_PEERS" ;;
       *)          out="$out $n" ;;
     esac
   done

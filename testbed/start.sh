@@ -1,7 +1,7 @@
 #!/bin/bash
 # testbed/start.sh [peer...] -- start the peers (default: all) in the background.
 # pids and logs: $AT/run/<peer>.{pid,log} (AT = <repo>/.testbed); waits until each one listens (ss -lnt/-lnu).
-# Peers: see ALL_PEERS in config.sh; groups: all, modbus-all (every Modbus peer, good and bad), s7-all (every S7 peer).
+# Peers: see ALL_PEERS in config.sh; groups: all, modbus-all (every Modbus peer, good and bad), s7-all (every S7 peer), enip-all.
 set -uo pipefail
 TB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$TB/config.sh"; . "$TB/lib.sh"
@@ -45,6 +45,23 @@ start_peer() {
               --asname "$S7_SLOT3_ASNAME" --plant "$S7_SLOT3_PLANT" --state "$S7_SLOT3_MODE" ;;
     s7native) launch s7native "$PY2" "$TB/peers/s7_native_server.py" "$S7N_IP" "$S7N_PORT" ;;
     enip) launch enip "$PY" -m cpppo.server.enip --no-print -a "$ENIP_IP:$ENIP_PORT" -c "$AT/cfg/enip.cfg" 'Speed=INT[10]' ;;
+    enip-chassis)
+      local s p k v args=()
+      for s in $ENIPCH_SLOTS; do
+        v=ENIPCH_SLOT$s; args+=(--module "$s=${!v}")
+        v=ENIPCH_SLOT${s}_PORTS
+        [ -n "${!v:-}" ] || continue
+        args+=(--ports "$s=$(echo ${!v} | tr ' ' ',')")
+        for p in ${!v}; do
+          p=${p%%:*}; v=ENIPCH_SLOT${s}_PORT${p}_NODES
+          for k in ${!v:-}; do v=ENIPCH_SLOT${s}_PORT${p}_NODE$k; args+=(--node "$s/$p/$k=${!v}"); done
+        done
+      done
+      launch enip-chassis "$PY" "$TB/peers/enip_chassis.py" --host "$ENIPCH_IP" --port "$ENIPCH_PORT" --mode chassis \
+              --chassis-slots "$ENIPCH_CHASSIS_SLOTS" --self-slot "$ENIPCH_SELF_SLOT" --state "$ENIPCH_STATE" \
+              --error-slot "$ENIPCH_ERROR_SLOT=$ENIPCH_ERROR_STATUS" "${args[@]}" ;;
+    enip-silent|enip-truncated|enip-garbage)
+      launch "$1" "$PY" "$TB/peers/enip_chassis.py" --host "$(bad_enip_ip "$1")" --port "$ENIP_BAD_PORT" --mode "${1#enip-}" ;;
     bacnet) launch bacnet "$PY" "$TB/peers/bacnet_device.py" --address "$BACNET_IP/32:$BACNET_PORT" \
               --instance "$BACNET_INSTANCE" --name "$BACNET_NAME" --vendor-id "$BACNET_VENDOR_ID" \
               --vendor-name "$BACNET_VENDOR_NAME" --model "$BACNET_MODEL" --firmware "$BACNET_FIRMWARE" \

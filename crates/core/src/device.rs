@@ -310,6 +310,14 @@ pub struct Attributes {
     pub location: Option<String>,
     /// The device's own description of itself.
     pub description: Option<String>,
+    /// The vendor's number in the protocol's registry.
+    pub vendor_id: Option<u32>,
+    /// The protocol's own name for the kind of device.
+    pub type_name: Option<String>,
+    /// The address the device gives for itself.
+    pub reported_ip: Option<IpAddr>,
+    /// The device's own status report.
+    pub status: Option<String>,
     /// Protocols the device answered.
     pub protocols: BTreeSet<Protocol>,
 }

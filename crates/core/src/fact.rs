@@ -5,6 +5,7 @@ use crate::merge::AttributeChange;
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// One thing a probe learned about a device. Never a free-form key/value pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,16 @@ pub enum Fact {
     Location(String),
     /// The device's own description of itself.
     Description(String),
+    /// The vendor's number in the protocol's registry (CIP vendor ID, BACnet vendor identifier).
+    VendorId(u32),
+    /// The protocol's own name for the kind of device, with its number
+    /// (CIP device type: "Programmable Logic Controller (14)").
+    TypeName(String),
+    /// The address the device gives for itself (the socket address of an EtherNet/IP List
+    /// Identity reply); differs from the probed address behind NAT.
+    ReportedIp(IpAddr),
+    /// The device's own status report, as the protocol words it (CIP identity status and state).
+    Status(String),
 }
 
 impl Fact {
@@ -76,6 +87,10 @@ impl Fact {
             Fact::SoftwareVersion(_) => "software_version",
             Fact::Location(_) => "location",
             Fact::Description(_) => "description",
+            Fact::VendorId(_) => "vendor_id",
+            Fact::TypeName(_) => "type_name",
+            Fact::ReportedIp(_) => "reported_ip",
+            Fact::Status(_) => "status",
         }
     }
 
@@ -110,6 +125,10 @@ impl Fact {
             Fact::SoftwareVersion(s) => set_text(name, &mut attrs.software_version, s),
             Fact::Location(s) => set_text(name, &mut attrs.location, s),
             Fact::Description(s) => set_text(name, &mut attrs.description, s),
+            Fact::VendorId(n) => set(name, &mut attrs.vendor_id, *n, ToString::to_string),
+            Fact::TypeName(s) => set_text(name, &mut attrs.type_name, s),
+            Fact::ReportedIp(ip) => set(name, &mut attrs.reported_ip, *ip, ToString::to_string),
+            Fact::Status(s) => set_text(name, &mut attrs.status, s),
         }
     }
 }
@@ -152,6 +171,31 @@ mod tests {
             .apply(&mut attrs)
             .unwrap();
         assert_eq!(change.old.as_deref(), Some("Wago"));
+    }
+
+    #[test]
+    fn identity_numbers_and_the_reported_address_are_attributes() {
+        let mut attrs = Attributes::default();
+        let ip: IpAddr = "192.0.2.10".parse().unwrap();
+        let change = Fact::ReportedIp(ip).apply(&mut attrs).unwrap();
+        assert_eq!(
+            (change.attribute.as_str(), change.new.as_str()),
+            ("reported_ip", "192.0.2.10")
+        );
+        assert_eq!(Fact::VendorId(1).apply(&mut attrs).unwrap().new, "1");
+        assert_eq!(Fact::VendorId(1).apply(&mut attrs), None);
+        Fact::TypeName("Communications Adapter (12)".into()).apply(&mut attrs);
+        Fact::Status("status 0x0030".into()).apply(&mut attrs);
+        assert_eq!(attrs.reported_ip, Some(ip));
+        assert_eq!(attrs.vendor_id, Some(1));
+        assert_eq!(
+            attrs.type_name.as_deref(),
+            Some("Communications Adapter (12)")
+        );
+        assert_eq!(attrs.status.as_deref(), Some("status 0x0030"));
+        // attributes saved before these facts existed still load
+        let old: Attributes = serde_json::from_str(r#"{"vendor":"Wago","protocols":[]}"#).unwrap();
+        assert_eq!(old.vendor_id, None);
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct DeviceRecord {
     software_version: Option<String>,
     location: Option<String>,
     description: Option<String>,
+    vendor_id: Option<u32>,
+    type_name: Option<String>,
+    reported_ip: Option<String>,
+    status: Option<String>,
     os: Option<Value>,
     domain: Option<String>,
     protocols: Vec<&'static str>,
@@ -70,6 +74,10 @@ impl DeviceRecord {
             software_version: a.software_version.clone(),
             location: a.location.clone(),
             description: a.description.clone(),
+            vendor_id: a.vendor_id,
+            type_name: a.type_name.clone(),
+            reported_ip: a.reported_ip.map(|ip| ip.to_string()),
+            status: a.status.clone(),
             os: None,
             domain: None,
             protocols: a.protocols.iter().map(|p| p.name()).collect(),
@@ -136,7 +144,7 @@ fn write_json(
     Ok(())
 }
 
-const CSV_HEADER: [&str; 19] = [
+const CSV_HEADER: [&str; 23] = [
     "ip",
     "parent",
     "position",
@@ -153,6 +161,10 @@ const CSV_HEADER: [&str; 19] = [
     "plc_mode",
     "vendor_url",
     "application",
+    "vendor_id",
+    "type_name",
+    "status",
+    "reported_ip",
     "protocols",
     "first_seen",
     "last_seen",
@@ -185,6 +197,10 @@ fn write_csv(
             r.plc_mode.unwrap_or_default().to_string(),
             opt(&r.vendor_url),
             opt(&r.application),
+            r.vendor_id.map(|n| n.to_string()).unwrap_or_default(),
+            opt(&r.type_name),
+            opt(&r.status),
+            opt(&r.reported_ip),
             r.protocols.join(";"),
             r.first_seen,
             r.last_seen,

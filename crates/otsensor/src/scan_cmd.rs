@@ -9,6 +9,7 @@ use otsensor_bacnet::BacnetProbe;
 use otsensor_core::merge::{RunMerge, observation_keys};
 use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
 use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, spawn_scan};
+use otsensor_enip::EnipProbe;
 use otsensor_modbus::ModbusProbe;
 use otsensor_s7::S7Probe;
 use otsensor_store::{NewScan, RunResult, RunStatus, RunSummary, Store};
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 /// Runs `otsensor scan plc`.
 pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
     let config = Config::load(&args.common)?;
-    let probe = probe_for(args.protocol)?;
+    let probe = probe_for(args.protocol);
     let request = ScanRequest {
         targets: TargetSet::parse(
             args.targets.iter().map(String::as_str),
@@ -44,15 +45,12 @@ pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
     result
 }
 
-fn probe_for(protocol: PlcProtocol) -> Result<Arc<dyn Probe>, CliError> {
+fn probe_for(protocol: PlcProtocol) -> Arc<dyn Probe> {
     match protocol {
-        PlcProtocol::Modbus => Ok(Arc::new(ModbusProbe)),
-        PlcProtocol::S7 => Ok(Arc::new(S7Probe)),
-        PlcProtocol::Bacnet => Ok(Arc::new(BacnetProbe)),
-        other => Err(CliError::usage(format!(
-            "--protocol {}: not implemented yet (only modbus, s7 and bacnet are, for now)",
-            format!("{other:?}").to_lowercase()
-        ))),
+        PlcProtocol::Modbus => Arc::new(ModbusProbe),
+        PlcProtocol::S7 => Arc::new(S7Probe),
+        PlcProtocol::Enip => Arc::new(EnipProbe),
+        PlcProtocol::Bacnet => Arc::new(BacnetProbe),
     }
 }
 
