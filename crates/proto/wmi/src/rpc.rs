@@ -56,7 +56,7 @@ const AUTH_CONTEXT_ID: u32 = 0x0001_3581;
 
 /// NDR 2.0 transfer syntax.
 pub const NDR20: SyntaxId = SyntaxId {
-    uuid: Uuid::from_u128(0x8a885d04_1ceb_11c9_9fe8_08002b104860),
+    uuid: Uuid::from_u128(0x8A885D04_1CEB_11C9_9FE8_08002B104860),
     major: 2,
     minor: 0,
 };
