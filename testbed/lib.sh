@@ -44,6 +44,8 @@ peer_endpoints() {
     nsd)      echo "u $NSD_IP $NSD_PORT"; echo "t $NSD_IP $NSD_PORT" ;;
     knot)     echo "u $KNOT_IP $KNOT_PORT"; echo "t $KNOT_IP $KNOT_PORT"; echo "u $KNOT53_IP 53" ;;
     wmi)      echo "t $WMI_IP $WMI_PORT" ;;
+    wmi-frag|wmi-badsig|wmi-silent|wmi-closed|wmi-fault)
+              echo "t $(bad_wmi_ip "$1") $WMI_PORT" ;;
     *) return 1 ;;
   esac
 }
@@ -51,8 +53,11 @@ peer_endpoints() {
 # bad_modbus_ip modbus-MODE -> the address of that misbehaving peer (MODBUS_<MODE>_IP)
 bad_modbus_ip() { local v=MODBUS_${1#modbus-}_IP; v=${v^^}; echo "${!v}"; }
 
+# bad_wmi_ip wmi-MODE -> the address of that misbehaving WMI responder (WMI_<MODE>_IP)
+bad_wmi_ip() { local v=WMI_${1#wmi-}_IP; v=${v^^}; echo "${!v}"; }
+
 # expand_peers [name...] -> peer names with groups expanded (no argument = all):
-#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS
+#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, wmi-all = $WMI_PEERS
 expand_peers() {
   local n out=""
   [ $# -gt 0 ] || set -- all
@@ -60,6 +65,7 @@ expand_peers() {
     case $n in
       all)        out="$out $ALL_PEERS" ;;
       modbus-all) out="$out $MODBUS_PEERS" ;;
+      wmi-all)    out="$out $WMI_PEERS" ;;
       *)          out="$out $n" ;;
     esac
   done

@@ -1,5 +1,6 @@
 //! Devices of the inventory: identity (key, parent, position) and typed attributes.
 
+use crate::host::{Hotfix, Interface, OsInfo, Software};
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -310,6 +311,19 @@ pub struct Attributes {
     pub location: Option<String>,
     /// The device's own description of itself.
     pub description: Option<String>,
+    /// Operating system.
+    pub os: Option<OsInfo>,
+    /// Windows domain or workgroup.
+    pub domain: Option<String>,
+    /// Network interfaces the host reports.
+    #[serde(default)]
+    pub interfaces: Vec<Interface>,
+    /// Installed updates.
+    #[serde(default)]
+    pub hotfixes: Vec<Hotfix>,
+    /// Installed software.
+    #[serde(default)]
+    pub software: Vec<Software>,
     /// Protocols the device answered.
     pub protocols: BTreeSet<Protocol>,
 }

@@ -7,6 +7,7 @@
 
 pub mod device;
 pub mod fact;
+pub mod host;
 pub mod merge;
 pub mod observation;
 pub mod pacing;
@@ -17,6 +18,7 @@ pub mod target;
 
 pub use device::{Device, DeviceKey, DeviceType, MacAddr, PlcMode, Position};
 pub use fact::Fact;
+pub use host::{Hotfix, Interface, OsInfo, Software};
 pub use merge::{AttributeChange, Change, DeviceChange, merge};
 pub use observation::{Observation, SubObservation};
 pub use pacing::Pacing;

@@ -70,8 +70,18 @@ impl DeviceRecord {
             software_version: a.software_version.clone(),
             location: a.location.clone(),
             description: a.description.clone(),
-            os: None,
-            domain: None,
+            os: a.os.as_ref().map(|os| {
+                serde_json::json!({
+                    "name": os.name,
+                    "version": os.version,
+                    "build": os.build,
+                    "service_pack": os.service_pack,
+                    "architecture": os.architecture,
+                    "installed": os.installed.map(|t| t.to_string()),
+                    "last_boot": os.last_boot.map(|t| t.to_string()),
+                })
+            }),
+            domain: a.domain.clone(),
             protocols: a.protocols.iter().map(|p| p.name()).collect(),
             modules: children
                 .get(&device.key)
@@ -81,10 +91,10 @@ impl DeviceRecord {
                         .collect()
                 })
                 .unwrap_or_default(),
-            interfaces: Vec::new(),
+            interfaces: a.interfaces.iter().map(to_value).collect(),
             neighbors: Vec::new(),
-            hotfixes: Vec::new(),
-            software: Vec::new(),
+            hotfixes: a.hotfixes.iter().map(to_value).collect(),
+            software: a.software.iter().map(to_value).collect(),
             parent: device.key.parent().map(parent_label),
             slot: match position {
                 Some(Position::Slot(n)) => Some(*n),
@@ -99,6 +109,10 @@ impl DeviceRecord {
             last_seen: device.last_seen.to_string(),
         }
     }
+}
+
+fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 /// How a parent is named in output: its address, or its key for a nested sub-device.
