@@ -205,10 +205,17 @@ mod tests {
             description: None,
             installed_on: None,
         };
-        let first = Fact::Hotfixes(vec![kb("KB2"), kb("KB1")]).apply(&mut attrs).unwrap();
+        let first = Fact::Hotfixes(vec![kb("KB2"), kb("KB1")])
+            .apply(&mut attrs)
+            .unwrap();
         assert_eq!(first.new, "KB1, KB2");
-        assert_eq!(Fact::Hotfixes(vec![kb("KB1"), kb("KB2")]).apply(&mut attrs), None);
-        let second = Fact::Hotfixes(vec![kb("KB2"), kb("KB3")]).apply(&mut attrs).unwrap();
+        assert_eq!(
+            Fact::Hotfixes(vec![kb("KB1"), kb("KB2")]).apply(&mut attrs),
+            None
+        );
+        let second = Fact::Hotfixes(vec![kb("KB2"), kb("KB3")])
+            .apply(&mut attrs)
+            .unwrap();
         assert_eq!(second.new, "+KB3, -KB1");
         assert_eq!(second.old.as_deref(), Some("2 items"));
         assert_eq!(attrs.hotfixes, vec![kb("KB2"), kb("KB3")]);

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod protocol;
 pub mod scope;
 pub mod target;
+pub mod wem;
 
 pub use device::{Device, DeviceKey, DeviceType, MacAddr, PlcMode, Position};
 pub use fact::Fact;
