@@ -425,6 +425,25 @@ pub struct WemResult {
 }
 
 impl WemResult {
+    /// The CSV headers of the results, in field order.
+    pub const HEADERS: [&'static str; 15] = [
+        "IP",
+        "NAME",
+        "DOMAIN",
+        "OS",
+        "OS_VERSION",
+        "OS_BUILD",
+        "SERVICE_PACK",
+        "ARCHITECTURE",
+        "MACS",
+        "IP_ADDRESSES",
+        "HOTFIXES",
+        "LAST_KB",
+        "LAST_KB_INSTALLED",
+        "SOFTWARE",
+        "LAST_BOOT",
+    ];
+
     /// The result row of a host from the facts its probe returned.
     pub fn from_facts(address: IpAddr, facts: &[crate::Fact]) -> WemResult {
         use crate::Fact;
@@ -495,6 +514,19 @@ pub struct WemLogLine {
     pub started: String,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
+}
+
+impl WemLogLine {
+    /// The CSV headers of the log, in field order.
+    pub const HEADERS: [&'static str; 7] = [
+        "IP",
+        "RANGE",
+        "RESULT",
+        "OUTCOME",
+        "ERROR",
+        "STARTED",
+        "DURATION_MS",
+    ];
 }
 
 #[cfg(test)]
@@ -578,6 +610,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("line 3: PASSWORD is empty"), "{e}");
+    }
+
+    #[test]
+    fn csv_headers_match_the_fields() {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(WemResult::default()).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(text.lines().next().unwrap(), WemResult::HEADERS.join(","));
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(WemLogLine {
+            ip: String::new(),
+            range: String::new(),
+            result: String::new(),
+            outcome: String::new(),
+            error: String::new(),
+            started: String::new(),
+            duration_ms: 0,
+        })
+        .unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(text.lines().next().unwrap(), WemLogLine::HEADERS.join(","));
     }
 
     #[test]
