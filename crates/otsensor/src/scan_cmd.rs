@@ -7,7 +7,7 @@ use crate::output::write_devices;
 use indicatif::{ProgressBar, ProgressStyle};
 use otsensor_core::merge::{RunMerge, observation_keys};
 use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
-use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, run_scan};
+use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, spawn_scan};
 use otsensor_modbus::ModbusProbe;
 use otsensor_store::{NewScan, RunResult, RunStatus, RunSummary, Store};
 use std::io::IsTerminal;
@@ -168,14 +168,18 @@ async fn run_with_ctrl_c(
         }
     });
     let bar = progress_bar();
-    let show = |p: Progress| {
-        if let Some(bar) = &bar {
+    let shown = bar.clone();
+    let show = move |p: Progress| {
+        if let Some(bar) = &shown {
             bar.set_length(p.total);
             bar.set_position(p.done);
             bar.set_message(format!("{} identified", p.identified));
         }
     };
-    let outcome = run_scan(probe, request, cancel, &show).await;
+    let outcome = match spawn_scan(probe, request, cancel, Arc::new(show)).await {
+        Ok(outcome) => outcome,
+        Err(e) => return Err(CliError::failed(format!("the scan task failed: {e}"))),
+    };
     watcher.abort();
     if let Some(bar) = &bar {
         bar.finish_and_clear();

@@ -386,3 +386,38 @@ fn a_bad_configuration_file_names_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn the_device_limit_stops_the_scan() {
+    require_modbus_peers();
+    let data = tempfile::tempdir().unwrap();
+    let targets = format!(
+        "{},{},{}",
+        var("MODBUS_IP"),
+        var("MODBUS2_IP"),
+        var("MODBUSGW_IP")
+    );
+    let out = otsensor(
+        data.path(),
+        &[
+            "scan",
+            "plc",
+            "--protocol",
+            "modbus",
+            "--device-limit",
+            "1",
+            "--parallel",
+            "1",
+            "--format",
+            "json",
+            &targets,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json_lines(&out).len(), 1);
+    assert!(
+        stderr(&out).contains("stopped at the device limit of 1"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -326,26 +326,33 @@ async fn insert_run_device(
     Ok(())
 }
 
+/// Rows per INSERT statement: 7 parameters each stays far below SQLite's parameter limit.
+const PROBE_LOG_BATCH: usize = 1000;
+
 async fn insert_probe_log(
     conn: &mut SqliteConnection,
     run: RunId,
     entries: &[ProbeLogEntry],
 ) -> Result<()> {
-    for entry in entries {
-        sqlx::query(
+    for batch in entries.chunks(PROBE_LOG_BATCH) {
+        let rows = batch
+            .iter()
+            .map(|e| Ok((e, to_i64(e.duration_ms, "probe duration_ms")?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO probe_log \
-                 (run_id, address, protocol, outcome, error, started_at, duration_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(run.0)
-        .bind(entry.address.to_string())
-        .bind(entry.protocol.name())
-        .bind(entry.outcome.name())
-        .bind(entry.error.as_deref())
-        .bind(time_text(entry.started))
-        .bind(to_i64(entry.duration_ms, "probe duration_ms")?)
-        .execute(&mut *conn)
-        .await?;
+                 (run_id, address, protocol, outcome, error, started_at, duration_ms) ",
+        );
+        insert.push_values(rows, |mut row, (entry, duration)| {
+            row.push_bind(run.0)
+                .push_bind(entry.address.to_string())
+                .push_bind(entry.protocol.name())
+                .push_bind(entry.outcome.name())
+                .push_bind(entry.error.as_deref())
+                .push_bind(time_text(entry.started))
+                .push_bind(duration);
+        });
+        insert.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
