@@ -10,7 +10,7 @@ use otsensor_core::wem::{
     WemLogLine, WemRange, WemResult, WemSchedule, export_ranges, import_ranges,
 };
 use otsensor_core::{Device, Observation, Outcome, ProbeLogEntry, TargetSet};
-use otsensor_engine::{ScanRequest, ScanStatus, run_scan};
+use otsensor_engine::{ScanRequest, ScanStatus, spawn_scan};
 use otsensor_store::{RunResult, Store};
 use otsensor_wmi::{AuthLevel, Credentials, WmiProbe};
 use std::path::Path;
@@ -247,13 +247,15 @@ async fn probe_ranges(
         }
     });
     let bar = progress_bar();
-    let show = |p: otsensor_engine::Progress| {
-        if let Some(bar) = &bar {
-            bar.set_length(p.total);
-            bar.set_position(p.done);
-            bar.set_message(format!("{} answered", p.identified));
-        }
-    };
+    let shown = bar.clone();
+    let show: Arc<dyn Fn(otsensor_engine::Progress) + Send + Sync> =
+        Arc::new(move |p: otsensor_engine::Progress| {
+            if let Some(bar) = &shown {
+                bar.set_length(p.total);
+                bar.set_position(p.done);
+                bar.set_message(format!("{} answered", p.identified));
+            }
+        });
     let mut outcome = WemOutcome {
         observations: Vec::new(),
         log: Vec::new(),
@@ -266,8 +268,9 @@ async fn probe_ranges(
         }
         let credentials = Credentials::parse(&range.user, range.password.expose());
         let probe = Arc::new(WmiProbe::new(credentials, level));
-        let done = run_scan(probe, request, cancel.clone(), &show)
+        let done = spawn_scan(probe, request, cancel.clone(), show.clone())
             .await
+            .map_err(|e| CliError::failed(format!("the scan task failed: {e}")))?
             .map_err(CliError::usage)?;
         outcome.cancelled |= done.status == ScanStatus::Cancelled;
         outcome.observations.extend(done.observations);

@@ -915,6 +915,47 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_remote_activation_reply_names_the_interface_and_the_exporter() {
+        let ipid = Uuid::from_u128(0xB2);
+        let mut w = Writer::new();
+        w.u32(0); // ORPCTHAT.flags
+        w.null(); // extensions
+        w.u64(0x3333); // pOxid
+        w.pointer(); // ppdsaOxidBindings
+        let (entries, sec) = dsa_entries(&["OLD-HMI[1042]", "127.0.0.9[1042]"]);
+        w.u32(entries.len() as u32);
+        w.u16(entries.len() as u16);
+        w.u16(sec);
+        for e in &entries {
+            w.u16(*e);
+        }
+        w.uuid(&Uuid::from_u128(0xB1)); // pipidRemUnknown
+        w.u32(6); // pAuthnHint
+        w.u16(5);
+        w.u16(6); // pServerVersion
+        w.u32(0); // phr
+        w.u32(1); // ppInterfaceData
+        w.pointer();
+        let objref = std_objref(&IID_LOGIN, &ipid);
+        w.u32(objref.len() as u32);
+        w.u32(objref.len() as u32);
+        w.bytes(&objref);
+        w.u32(1); // pResults
+        w.u32(0);
+        w.u32(0); // return value
+        let a = parse_remote_activation(&w.into_bytes()).unwrap();
+        assert_eq!(a.oxid, 0x3333);
+        assert_eq!(a.interface.ipid, ipid);
+        assert_eq!(a.rem_unknown, Uuid::from_u128(0xB1));
+        assert_eq!((a.authn_hint, a.server_version), (6, (5, 6)));
+        let target: IpAddr = "127.0.0.9".parse().unwrap();
+        assert_eq!(
+            pick_binding(&a.bindings, target).unwrap(),
+            "127.0.0.9:1042".parse().unwrap()
+        );
+    }
+
+    #[test]
     fn a_failed_activation_names_its_hresult() {
         let mut w = Writer::new();
         w.u32(0);
