@@ -1076,6 +1076,49 @@ pub(crate) mod tests {
         );
     }
 
+    fn hex(s: &str) -> Vec<u8> {
+        s.split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
+    }
+
+    /// MS-WMIO section 3, the encoding of `instance of MyClass { Id = 123; Data1 = "StringField";
+    /// Array = { 1, 2, 3 }; };` (MyClass : Base, Data2 = "defaultValue" by default).
+    const SPEC_INSTANCE: &str = "78 56 34 12 D3 01 00 00 06 00 44 50 52 41 56 41 54 2D 44 45 56 00 00 52 4F 4F 54 00 76 01 00 00 00 00 00 00 00 11 00 00 00 0E 00 00 00 00 42 61 73 65 00 06 00 00 00 11 00 00 00 09 00 00 00 00 08 00 00 00 16 00 00 00 04 00 00 00 27 00 00 00 2E 00 00 00 55 00 00 00 5C 00 00 00 99 00 00 00 A0 00 00 00 C7 00 00 00 CB 00 00 00 47 FF FF FF FF FF FF FF FF FD 00 00 00 FF FF FF FF 11 01 00 80 00 4D 79 43 6C 61 73 73 00 00 44 65 73 63 72 69 70 74 69 6F 6E 00 00 4D 79 43 6C 61 73 73 20 45 78 61 6D 70 6C 65 00 00 41 72 72 61 79 00 13 20 00 00 03 00 0C 00 00 00 01 00 00 00 11 00 00 00 0A 00 00 80 03 08 00 00 00 4D 00 00 00 00 75 69 6E 74 33 32 00 00 44 61 74 61 31 00 08 00 00 00 01 00 04 00 00 00 01 00 00 00 27 00 00 00 0A 00 00 80 03 08 00 00 00 91 00 00 00 03 00 00 80 00 0B 00 00 00 FF FF 04 00 00 80 00 0B 00 00 00 FF FF 00 73 74 72 69 6E 67 00 00 44 61 74 61 32 00 08 00 00 00 02 00 08 00 00 00 01 00 00 00 11 00 00 00 0A 00 00 80 03 08 00 00 00 BF 00 00 00 00 73 74 72 69 6E 67 00 00 49 64 00 03 40 00 00 00 00 00 00 00 00 00 00 00 00 1C 00 00 00 0A 00 00 80 23 08 00 00 00 F5 00 00 00 01 00 00 80 33 0B 00 00 00 FF FF 00 73 69 6E 74 33 32 00 00 64 65 66 61 75 6C 74 56 61 6C 75 65 00 00 00 00 00 00 00 49 00 00 00 00 00 00 00 00 20 7B 00 00 00 19 00 00 00 00 00 00 00 09 00 00 00 04 00 00 00 01 26 00 00 80 00 4D 79 43 6C 61 73 73 00 03 00 00 00 01 00 00 00 02 00 00 00 03 00 00 00 00 53 74 72 69 6E 67 46 69 65 6C 64 00";
+
+    /// MS-WMIO section 3, the encoding of the class `Base { [key] sint32 Id; }`.
+    const SPEC_CLASS: &str = "78 56 34 12 D0 00 00 00 05 00 44 50 52 41 56 41 54 2D 44 45 56 00 00 52 4F 4F 54 00 1D 00 00 00 00 FF FF FF FF 00 00 00 00 04 00 00 00 04 00 00 00 00 00 00 00 00 00 00 80 0C 00 00 00 00 00 00 00 00 00 00 80 66 00 00 00 00 00 00 00 00 05 00 00 00 04 00 00 00 04 00 00 00 01 00 00 00 06 00 00 00 0A 00 00 00 05 FF FF FF FF 3C 00 00 80 00 42 61 73 65 00 00 49 64 00 03 00 00 00 00 00 00 00 00 00 00 00 00 00 1C 00 00 00 0A 00 00 80 03 08 00 00 00 34 00 00 00 01 00 00 80 13 0B 00 00 00 FF FF 00 73 69 6E 74 33 32 00 0C 00 00 00 00 00 34 00 00 00 00 80 00 80 13 0B 00 00 00 FF FF 00 73 69 6E 74 33 32 00";
+
+    #[test]
+    fn the_instance_example_of_ms_wmio_section_3_decodes() {
+        let o = decode(&hex(SPEC_INSTANCE), &mut ClassCache::new()).unwrap();
+        assert_eq!(o.kind, ObjectKind::Instance);
+        assert_eq!(o.class_name, "MyClass");
+        assert_eq!(o.server.as_deref(), Some("DPRAVAT-DEV"));
+        assert_eq!(o.namespace.as_deref(), Some("ROOT"));
+        assert_eq!(o.get("Id"), Some(&Value::Int(123)));
+        assert_eq!(o.text("Data1"), Some("StringField"));
+        assert_eq!(o.text("Data2"), Some("defaultValue"), "the class default");
+        assert_eq!(
+            o.get("Array"),
+            Some(&Value::Array(vec![
+                Value::UInt(1),
+                Value::UInt(2),
+                Value::UInt(3)
+            ]))
+        );
+    }
+
+    #[test]
+    fn the_class_example_of_ms_wmio_section_3_decodes() {
+        let o = decode(&hex(SPEC_CLASS), &mut ClassCache::new()).unwrap();
+        assert_eq!(o.kind, ObjectKind::Class);
+        assert_eq!(o.class_name, "Base");
+        assert_eq!(o.properties.len(), 1);
+        assert_eq!(o.properties[0].0, "Id");
+        assert_eq!(CimType::from_code(o.properties[0].1), Some(CimType::Sint32));
+    }
+
     #[test]
     fn rows_of_one_class_share_one_decoded_class_part() {
         let mut cache = ClassCache::new();
