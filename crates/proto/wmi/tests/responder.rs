@@ -197,6 +197,35 @@ async fn the_inventory_at_integrity_is_the_dataset_and_the_level_is_kept() {
 }
 
 #[tokio::test]
+async fn next_is_asked_in_batches_until_wbem_s_false() {
+    let a = peer("WMI_IP", "wmi");
+    let config = ClientConfig {
+        batch: 1,
+        ..config(AuthLevel::Privacy, Duration::from_secs(10))
+    };
+    let mut c = WmiClient::connect(a.ip(), a.port(), &credentials(), &config, Arc::new(Unpaced))
+        .await
+        .unwrap();
+    let rows = c
+        .query("SELECT HotFixID FROM Win32_QuickFixEngineering")
+        .await
+        .unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r.text("HotFixID").unwrap()).collect();
+    assert_eq!(ids, ["KB5005112", "KB5005701"]);
+    let nexts = c
+        .stats()
+        .calls
+        .iter()
+        .filter(|(iface, op)| *iface == otsensor_wmi::wmi::IID_IENUM_WBEM_CLASS_OBJECT && *op == 4)
+        .count();
+    assert_eq!(
+        nexts, 3,
+        "one object per Next, then an empty batch with WBEM_S_FALSE"
+    );
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
 async fn fragmented_responses_are_put_back_together() {
     let a = peer("WMI_FRAG_IP", "wmi-frag");
     let (inv, stats) = inventory_of(
