@@ -147,9 +147,17 @@ WMI_IP=127.0.0.70 WMI_PORT=135
 WMI_USER=${WMI_USER:-alice} WMI_PASS=${WMI_PASS:-Passw0rd!} WMI_DOMAIN=LAB
 WMI_DATASET=$TB/wmi/datasets/eng-ws-01.json
 WMI_AUTHN_HINT=${WMI_AUTHN_HINT:-5}             # authnHint in the activation reply (5 integrity, 6 privacy)
+# misbehaving WMI responders: the same server.py and dataset, one --mode each (135 + dynamic port)
+WMI_FRAG_IP=127.0.0.71 WMI_FRAG_SIZE=200        # every response in fragments of at most 200 stub bytes
+WMI_BADSIG_IP=127.0.0.72                        # responses on the dynamic port carry a corrupted NTLM signature
+WMI_SILENT_IP=127.0.0.73                        # the dynamic port accepts connections and never answers
+WMI_CLOSED_IP=127.0.0.74                        # activation names a dynamic port where nothing listens
+WMI_FAULT_IP=127.0.0.75 WMI_FAULT_STATUS=0x80041003   # every ExecQuery gets a FAULT with this status
+WMI_NOLISTEN_IP=127.0.0.79                      # nothing listens here: TCP 135 refused
 
 MODBUS_PEERS="modbus modbus2 modbusgw modbus-silent modbus-midframe modbus-exception modbus-biglen modbus-garbage"
 S7_PEERS="s7 s7native s7-silent s7-refuse s7-closeafter s7-szlerror s7-slot3"
 ENIP_PEERS="enip enip-chassis enip-silent enip-truncated enip-garbage"
-ALL_PEERS="$MODBUS_PEERS $S7_PEERS $ENIP_PEERS bacnet bacnet-router snmpsim snmpd nsd knot wmi"
-# peer groups, expanded by start.sh / stop.sh / check-peers.sh (lib.sh expand_peers): all, modbus-all, s7-all, enip-all
+WMI_PEERS="wmi wmi-frag wmi-badsig wmi-silent wmi-closed wmi-fault"
+ALL_PEERS="$MODBUS_PEERS $S7_PEERS $ENIP_PEERS bacnet bacnet-router snmpsim snmpd nsd knot $WMI_PEERS"
+# peer groups, expanded by start.sh / stop.sh / check-peers.sh (lib.sh expand_peers): all, modbus-all, s7-all, enip-all, wmi-all

@@ -50,6 +50,8 @@ peer_endpoints() {
     nsd)      echo "u $NSD_IP $NSD_PORT"; echo "t $NSD_IP $NSD_PORT" ;;
     knot)     echo "u $KNOT_IP $KNOT_PORT"; echo "t $KNOT_IP $KNOT_PORT"; echo "u $KNOT53_IP 53" ;;
     wmi)      echo "t $WMI_IP $WMI_PORT" ;;
+    wmi-frag|wmi-badsig|wmi-silent|wmi-closed|wmi-fault)
+              echo "t $(bad_wmi_ip "$1") $WMI_PORT" ;;
     *) return 1 ;;
   esac
 }
@@ -62,8 +64,11 @@ bad_enip_ip() { local v=ENIP_${1#enip-}_IP; v=${v^^}; echo "${!v}"; }
 # bad_s7_ip s7-MODE -> the address of that scripted S7 peer (S7_<MODE>_IP)
 bad_s7_ip() { local v=S7_${1#s7-}_IP; v=${v^^}; echo "${!v}"; }
 
+# bad_wmi_ip wmi-MODE -> the address of that misbehaving WMI responder (WMI_<MODE>_IP)
+bad_wmi_ip() { local v=WMI_${1#wmi-}_IP; v=${v^^}; echo "${!v}"; }
+
 # expand_peers [name...] -> peer names with groups expanded (no argument = all):
-#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, s7-all = $S7_PEERS, enip-all = $ENIP_PEERS
+#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, s7-all = $S7_PEERS, enip-all = $ENIP_PEERS, wmi-all = $WMI_PEERS
 expand_peers() {
   local n out=""
   [ $# -gt 0 ] || set -- all
@@ -73,6 +78,7 @@ expand_peers() {
       modbus-all) out="$out $MODBUS_PEERS" ;;
       s7-all)     out="$out $S7_PEERS" ;;
       enip-all)   out="$out $ENIP_PEERS" ;;
+      wmi-all)    out="$out $WMI_PEERS" ;;
       *)          out="$out $n" ;;
     esac
   done

@@ -1,7 +1,8 @@
 #!/bin/bash
 # testbed/start.sh [peer...] -- start the peers (default: all) in the background.
 # pids and logs: $AT/run/<peer>.{pid,log} (AT = <repo>/.testbed); waits until each one listens (ss -lnt/-lnu).
-# Peers: see ALL_PEERS in config.sh; groups: all, modbus-all (every Modbus peer, good and bad), s7-all (every S7 peer), enip-all.
+# Peers: see ALL_PEERS in config.sh; groups: all, modbus-all (every Modbus peer, good and bad), s7-all (every S7 peer), enip-all,
+# wmi-all (the WMI responder and its misbehaving twins).
 set -uo pipefail
 TB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$TB/config.sh"; . "$TB/lib.sh"
@@ -86,6 +87,15 @@ start_peer() {
     knot) launch knot knotd -c "$AT/dns/knot/knot.conf" ;;
     wmi) launch wmi env WMI_PASS="$WMI_PASS" "$PY" "$TB/wmi/server.py" --host "$WMI_IP" --port "$WMI_PORT" \
               --dataset "$WMI_DATASET" --user "$WMI_USER" --authn-hint "$WMI_AUTHN_HINT" ;;
+    wmi-frag|wmi-badsig|wmi-silent|wmi-closed|wmi-fault)
+      local mode
+      case $1 in
+        wmi-frag) mode=fragment ;; wmi-badsig) mode=bad-signature ;; wmi-silent) mode=silent-dynamic ;;
+        wmi-closed) mode=closed-dynamic ;; wmi-fault) mode=query-fault ;;
+      esac
+      launch "$1" env WMI_PASS="$WMI_PASS" "$PY" "$TB/wmi/server.py" --host "$(bad_wmi_ip "$1")" --port "$WMI_PORT" \
+              --dataset "$WMI_DATASET" --user "$WMI_USER" --authn-hint "$WMI_AUTHN_HINT" --mode "$mode" \
+              --frag-size "$WMI_FRAG_SIZE" --fault-status "$WMI_FAULT_STATUS" ;;
     *) echo "[start] unknown peer '$1' (known: $ALL_PEERS)" >&2; return 1 ;;
   esac
 }

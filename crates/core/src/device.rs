@@ -1,5 +1,6 @@
 //! Devices of the inventory: identity (key, parent, position) and typed attributes.
 
+use crate::host::{Hotfix, Interface, OsInfo, Software};
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -318,6 +319,19 @@ pub struct Attributes {
     pub reported_ip: Option<IpAddr>,
     /// The device's own status report.
     pub status: Option<String>,
+    /// Operating system.
+    pub os: Option<OsInfo>,
+    /// Windows domain or workgroup.
+    pub domain: Option<String>,
+    /// Network interfaces the host reports.
+    #[serde(default)]
+    pub interfaces: Vec<Interface>,
+    /// Installed updates.
+    #[serde(default)]
+    pub hotfixes: Vec<Hotfix>,
+    /// Installed software.
+    #[serde(default)]
+    pub software: Vec<Software>,
     /// Protocols the device answered.
     pub protocols: BTreeSet<Protocol>,
 }

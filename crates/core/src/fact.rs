@@ -1,6 +1,7 @@
 //! Typed facts: what one probe learned about one device.
 
 use crate::device::{Attributes, DeviceType, MacAddr, PlcMode};
+use crate::host::{self, Hotfix, Interface, OsInfo, Software};
 use crate::merge::AttributeChange;
 use crate::protocol::Protocol;
 use jiff::Timestamp;
@@ -63,6 +64,16 @@ pub enum Fact {
     ReportedIp(IpAddr),
     /// The device's own status report, as the protocol words it (CIP identity status and state).
     Status(String),
+    /// Operating system.
+    Os(OsInfo),
+    /// Windows domain (or workgroup) the host belongs to.
+    Domain(String),
+    /// Every network interface the host reports (replaces the previous list).
+    Interfaces(Vec<Interface>),
+    /// Every installed update (replaces the previous list).
+    Hotfixes(Vec<Hotfix>),
+    /// Every installed software package (replaces the previous list).
+    Software(Vec<Software>),
 }
 
 impl Fact {
@@ -91,6 +102,11 @@ impl Fact {
             Fact::TypeName(_) => "type_name",
             Fact::ReportedIp(_) => "reported_ip",
             Fact::Status(_) => "status",
+            Fact::Os(_) => "os",
+            Fact::Domain(_) => "domain",
+            Fact::Interfaces(_) => "interfaces",
+            Fact::Hotfixes(_) => "hotfixes",
+            Fact::Software(_) => "software",
         }
     }
 
@@ -129,8 +145,35 @@ impl Fact {
             Fact::TypeName(s) => set_text(name, &mut attrs.type_name, s),
             Fact::ReportedIp(ip) => set(name, &mut attrs.reported_ip, *ip, ToString::to_string),
             Fact::Status(s) => set_text(name, &mut attrs.status, s),
+            Fact::Os(os) => set(name, &mut attrs.os, os.clone(), OsInfo::summary),
+            Fact::Domain(s) => set_text(name, &mut attrs.domain, s),
+            Fact::Interfaces(list) => set_list(name, &mut attrs.interfaces, list, Interface::label),
+            Fact::Hotfixes(list) => set_list(name, &mut attrs.hotfixes, list, |h| h.id.clone()),
+            Fact::Software(list) => set_list(name, &mut attrs.software, list, Software::label),
         }
     }
+}
+
+/// Replaces a whole list; the change names what came and went.
+fn set_list<T: Ord + Clone>(
+    name: &str,
+    slot: &mut Vec<T>,
+    value: &[T],
+    label: impl Fn(&T) -> String,
+) -> Option<AttributeChange> {
+    let mut sorted = value.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    if *slot == sorted {
+        return None;
+    }
+    let change = AttributeChange {
+        attribute: name.to_string(),
+        old: (!slot.is_empty()).then(|| format!("{} items", slot.len())),
+        new: host::list_change(slot, &sorted, label),
+    };
+    *slot = sorted;
+    Some(change)
 }
 
 fn set_text(name: &str, slot: &mut Option<String>, value: &str) -> Option<AttributeChange> {
@@ -196,6 +239,30 @@ mod tests {
         // attributes saved before these facts existed still load
         let old: Attributes = serde_json::from_str(r#"{"vendor":"Wago","protocols":[]}"#).unwrap();
         assert_eq!(old.vendor_id, None);
+    }
+
+    #[test]
+    fn lists_are_replaced_whole_and_their_change_names_the_difference() {
+        let mut attrs = Attributes::default();
+        let kb = |id: &str| Hotfix {
+            id: id.into(),
+            description: None,
+            installed_on: None,
+        };
+        let first = Fact::Hotfixes(vec![kb("KB2"), kb("KB1")])
+            .apply(&mut attrs)
+            .unwrap();
+        assert_eq!(first.new, "KB1, KB2");
+        assert_eq!(
+            Fact::Hotfixes(vec![kb("KB1"), kb("KB2")]).apply(&mut attrs),
+            None
+        );
+        let second = Fact::Hotfixes(vec![kb("KB2"), kb("KB3")])
+            .apply(&mut attrs)
+            .unwrap();
+        assert_eq!(second.new, "+KB3, -KB1");
+        assert_eq!(second.old.as_deref(), Some("2 items"));
+        assert_eq!(attrs.hotfixes, vec![kb("KB2"), kb("KB3")]);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod device;
 pub mod fact;
+pub mod host;
 pub mod merge;
 pub mod observation;
 pub mod pacing;
@@ -14,9 +15,11 @@ pub mod probe;
 pub mod protocol;
 pub mod scope;
 pub mod target;
+pub mod wem;
 
 pub use device::{Device, DeviceKey, DeviceType, MacAddr, PlcMode, Position};
 pub use fact::Fact;
+pub use host::{Hotfix, Interface, OsInfo, Software};
 pub use merge::{AttributeChange, Change, DeviceChange, merge};
 pub use observation::{Observation, SubObservation};
 pub use pacing::Pacing;

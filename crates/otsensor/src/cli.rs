@@ -22,6 +22,9 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Show the probe log of a run (the latest by default): one line per probed target.
     Log(LogArgs),
+    /// Windows endpoint monitoring: WMI inventory of Windows hosts.
+    #[command(subcommand)]
+    Wem(WemCommand),
     /// Run a simulated plant with the console (not yet: see the README).
     Demo(CommonArgs),
 }
@@ -31,6 +34,86 @@ pub enum Command {
 pub enum ScanCommand {
     /// PLC discovery and enrichment.
     Plc(PlcScanArgs),
+}
+
+/// The WEM use cases.
+#[derive(Debug, Subcommand)]
+pub enum WemCommand {
+    /// Import the ranges file (replacing the stored ranges; an empty PASSWORD keeps the stored
+    /// one), then scan every enabled range over WMI.
+    Scan(WemScanArgs),
+    /// Import a ranges file without scanning.
+    Import(WemImportArgs),
+    /// Export the stored ranges (PASSWORD left empty).
+    Export(WemExportArgs),
+    /// Show or set the schedule: `manual`, `every 6h`, or times of day `02:00,14:00`.
+    Schedule(WemScheduleArgs),
+}
+
+/// WMI authentication levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WmiLevel {
+    /// Every PDU signed (the least hardened hosts accept since the 2023 DCOM change).
+    Integrity,
+    /// Every PDU signed and encrypted.
+    Privacy,
+}
+
+/// `otsensor wem scan`.
+#[derive(Debug, Args)]
+pub struct WemScanArgs {
+    /// Ranges file: CSV with the headers FROM,TO,USER,PASSWORD,DISABLE.
+    #[arg(long, value_name = "FILE.csv")]
+    pub ranges: PathBuf,
+    /// Write the results here: CSV, one row per host that answered.
+    #[arg(long, value_name = "FILE.csv")]
+    pub results: Option<PathBuf>,
+    /// Write the probe log here: CSV, one row per address probed.
+    #[arg(long, value_name = "FILE.csv")]
+    pub log: Option<PathBuf>,
+    /// RPC authentication level.
+    #[arg(long, value_enum, default_value_t = WmiLevel::Privacy)]
+    pub level: WmiLevel,
+    /// Endpoint mapper port.
+    #[arg(long, default_value_t = 135, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// Output format of the hosts found.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `otsensor wem import`.
+#[derive(Debug, Args)]
+pub struct WemImportArgs {
+    /// Ranges file: CSV with the headers FROM,TO,USER,PASSWORD,DISABLE.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `otsensor wem export`.
+#[derive(Debug, Args)]
+pub struct WemExportArgs {
+    /// Write here instead of standard output.
+    #[arg(value_name = "FILE.csv")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `otsensor wem schedule`.
+#[derive(Debug, Args)]
+pub struct WemScheduleArgs {
+    /// The new schedule (shows the current one when absent).
+    #[arg(value_name = "SCHEDULE")]
+    pub schedule: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Options every command takes.

@@ -7,9 +7,10 @@ mod error;
 mod log_cmd;
 mod output;
 mod scan_cmd;
+mod wem_cmd;
 
 use clap::Parser;
-use cli::{Cli, Command, ScanCommand};
+use cli::{Cli, Command, ScanCommand, WemCommand};
 use error::CliError;
 use std::process::ExitCode;
 
@@ -38,6 +39,10 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Scan(ScanCommand::Plc(args)) => scan_cmd::scan_plc(args).await,
         Command::Devices(args) => devices_cmd::list(args).await,
         Command::Log(args) => log_cmd::show(args).await,
+        Command::Wem(WemCommand::Scan(args)) => wem_cmd::scan(args).await,
+        Command::Wem(WemCommand::Import(args)) => wem_cmd::import(args).await,
+        Command::Wem(WemCommand::Export(args)) => wem_cmd::export(args).await,
+        Command::Wem(WemCommand::Schedule(args)) => wem_cmd::schedule(args).await,
         Command::Demo(_) => {
             println!(
                 "otsensor demo: not yet. The simulated plant and the console arrive with the demo issue; \

@@ -78,8 +78,18 @@ impl DeviceRecord {
             type_name: a.type_name.clone(),
             reported_ip: a.reported_ip.map(|ip| ip.to_string()),
             status: a.status.clone(),
-            os: None,
-            domain: None,
+            os: a.os.as_ref().map(|os| {
+                serde_json::json!({
+                    "name": os.name,
+                    "version": os.version,
+                    "build": os.build,
+                    "service_pack": os.service_pack,
+                    "architecture": os.architecture,
+                    "installed": os.installed.map(|t| t.to_string()),
+                    "last_boot": os.last_boot.map(|t| t.to_string()),
+                })
+            }),
+            domain: a.domain.clone(),
             protocols: a.protocols.iter().map(|p| p.name()).collect(),
             modules: children
                 .get(&device.key)
@@ -89,10 +99,10 @@ impl DeviceRecord {
                         .collect()
                 })
                 .unwrap_or_default(),
-            interfaces: Vec::new(),
+            interfaces: a.interfaces.iter().map(to_value).collect(),
             neighbors: Vec::new(),
-            hotfixes: Vec::new(),
-            software: Vec::new(),
+            hotfixes: a.hotfixes.iter().map(to_value).collect(),
+            software: a.software.iter().map(to_value).collect(),
             parent: device.key.parent().map(parent_label),
             slot: match position {
                 Some(Position::Slot(n)) => Some(*n),
@@ -107,6 +117,10 @@ impl DeviceRecord {
             last_seen: device.last_seen.to_string(),
         }
     }
+}
+
+fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 /// How a parent is named in output: its address, or its key for a nested sub-device.

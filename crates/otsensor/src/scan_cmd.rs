@@ -124,7 +124,7 @@ fn scan_spec(request: &ScanRequest) -> serde_json::Value {
     })
 }
 
-fn touched_keys(outcome: &ScanOutcome) -> Vec<otsensor_core::DeviceKey> {
+pub(crate) fn touched_keys(outcome: &ScanOutcome) -> Vec<otsensor_core::DeviceKey> {
     outcome
         .observations
         .iter()
@@ -132,7 +132,7 @@ fn touched_keys(outcome: &ScanOutcome) -> Vec<otsensor_core::DeviceKey> {
         .collect()
 }
 
-fn run_status(status: ScanStatus) -> RunStatus {
+pub(crate) fn run_status(status: ScanStatus) -> RunStatus {
     match status {
         ScanStatus::Cancelled => RunStatus::Cancelled,
         ScanStatus::Completed | ScanStatus::TimedOut | ScanStatus::DeviceLimit => {
@@ -189,7 +189,7 @@ async fn run_with_ctrl_c(
     outcome.map_err(CliError::usage)
 }
 
-fn progress_bar() -> Option<ProgressBar> {
+pub(crate) fn progress_bar() -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

@@ -21,7 +21,9 @@
 //! SQLite by default: one file, `<data dir>/otsensor.db`, in WAL mode (readers do not block the
 //! writer) with foreign keys on and a busy timeout. The schema lives in `migrations/` and is
 //! applied on [`Store::open`]. One module per aggregate: `devices` (devices and their history),
-//! `scans`, `runs` (runs, the devices of a run, the probe log). Times are RFC 3339 UTC text with
+//! `scans`, `runs` (runs, the devices of a run, the probe log), `wem` (Windows endpoint monitoring:
+//! ranges with their credentials encrypted at rest under the data directory's `secret.key`, the
+//! schedule, the last results). Times are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
 //!
@@ -47,11 +49,14 @@ mod devices;
 mod error;
 mod runs;
 mod scans;
+mod secret;
+mod wem;
 
 pub use devices::HistoryEntry;
 pub use error::{DatabaseError, StoreError};
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};
+pub use secret::KEY_FILE;
 
 use error::Failure;
 use sqlx::migrate::Migrator;
@@ -78,6 +83,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
+    data_dir: PathBuf,
 }
 
 impl Store {
@@ -98,7 +104,11 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| Failure::from(e).context(format!("migrating {}", path.display())))?;
-        Ok(Store { pool, path })
+        Ok(Store {
+            pool,
+            path,
+            data_dir: data_dir.to_path_buf(),
+        })
     }
 
     /// The database file.
