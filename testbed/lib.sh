@@ -43,6 +43,7 @@ peer_endpoints() {
     snmpd)    echo "u $SNMPD_IP $SNMPD_PORT" ;;
     nsd)      echo "u $NSD_IP $NSD_PORT"; echo "t $NSD_IP $NSD_PORT" ;;
     knot)     echo "u $KNOT_IP $KNOT_PORT"; echo "t $KNOT_IP $KNOT_PORT"; echo "u $KNOT53_IP 53" ;;
+    dns-refuse) echo "u $DNS_REFUSE_IP $DNS_REFUSE_PORT"; echo "t $DNS_REFUSE_IP $DNS_REFUSE_PORT" ;;
     wmi)      echo "t $WMI_IP $WMI_PORT" ;;
     *) return 1 ;;
   esac
@@ -52,7 +53,7 @@ peer_endpoints() {
 bad_modbus_ip() { local v=MODBUS_${1#modbus-}_IP; v=${v^^}; echo "${!v}"; }
 
 # expand_peers [name...] -> peer names with groups expanded (no argument = all):
-#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS
+#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, dns-all = $DNS_PEERS
 expand_peers() {
   local n out=""
   [ $# -gt 0 ] || set -- all
@@ -60,6 +61,7 @@ expand_peers() {
     case $n in
       all)        out="$out $ALL_PEERS" ;;
       modbus-all) out="$out $MODBUS_PEERS" ;;
+      dns-all)    out="$out $DNS_PEERS" ;;
       *)          out="$out $n" ;;
     esac
   done
