@@ -25,7 +25,9 @@ pub use observation::{Observation, SubObservation};
 pub use pacing::Pacing;
 pub use probe::{Outcome, Pacer, Probe, ProbeContext, ProbeLogEntry, ProbeReport};
 pub use protocol::Protocol;
-pub use rdns::{DnsServerInput, DnsServerSettings, FieldError, SettingsError};
+pub use rdns::{
+    DnsServerInput, DnsServerSettings, FieldError, NameLookup, NameResult, SettingsError,
+};
 pub use schedule::{Schedule, TimeOfDay};
 pub use scope::{Scope, ScopeError};
 pub use target::{TargetError, TargetSet};

@@ -196,6 +196,52 @@ impl DnsServerSettings {
     }
 }
 
+/// What one reverse lookup said about one address, as the inventory takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameLookup {
+    /// The address looked up.
+    pub address: IpAddr,
+    /// What the server said.
+    pub result: NameResult,
+    /// When the lookup ended.
+    pub looked_up: jiff::Timestamp,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// The lookup in words (the names, or exactly what failed), for the probe log.
+    pub detail: String,
+}
+
+/// The gist of a lookup: names, no name, or no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameResult {
+    /// The names found, sorted; the first is the FQDN the inventory records.
+    Found(Vec<String>),
+    /// The server says there is no name (NXDOMAIN, or no PTR record).
+    Missing,
+    /// No statement about the name could be had; the probe-log outcome says how it failed
+    /// (no response, refused, error).
+    Failed(crate::probe::Outcome),
+}
+
+impl NameLookup {
+    /// The FQDN the inventory records: the first name found.
+    pub fn fqdn(&self) -> Option<&str> {
+        match &self.result {
+            NameResult::Found(names) => names.first().map(String::as_str),
+            _ => None,
+        }
+    }
+
+    /// The probe-log outcome: identified when found, error for no name, else the failure's.
+    pub fn outcome(&self) -> crate::probe::Outcome {
+        match &self.result {
+            NameResult::Found(_) => crate::probe::Outcome::Identified,
+            NameResult::Missing => crate::probe::Outcome::Error,
+            NameResult::Failed(outcome) => *outcome,
+        }
+    }
+}
+
 /// Parses a server given as `ADDR`, `ADDR:PORT`, `[V6]:PORT` or `V6`, with `port` given apart
 /// (or not). Errors name the field `address` or `port`.
 pub fn parse_server(address: &str, port: Option<&NumberInput>) -> Result<SocketAddr, FieldError> {

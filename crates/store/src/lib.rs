@@ -21,7 +21,8 @@
 //! SQLite by default: one file, `<data dir>/otsensor.db`, in WAL mode (readers do not block the
 //! writer) with foreign keys on and a busy timeout. The schema lives in `migrations/` and is
 //! applied on [`Store::open`]. One module per aggregate: `devices` (devices and their history),
-//! `scans`, `runs` (runs, the devices of a run, the probe log). Times are RFC 3339 UTC text with
+//! `scans`, `runs` (runs, the devices of a run, the probe log), `dns` (configured DNS servers, lookup
+//! runs and the names they write into devices). Times are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
 //!
@@ -44,11 +45,13 @@
 
 mod codec;
 mod devices;
+mod dns;
 mod error;
 mod runs;
 mod scans;
 
 pub use devices::HistoryEntry;
+pub use dns::{DnsServer, DnsServerId, RdnsRun, RdnsRunResult, RdnsSummary};
 pub use error::{DatabaseError, StoreError};
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};
