@@ -6,6 +6,7 @@ mod devices_cmd;
 mod error;
 mod log_cmd;
 mod output;
+mod rdns_cmd;
 mod scan_cmd;
 
 use clap::Parser;
@@ -38,6 +39,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Scan(ScanCommand::Plc(args)) => scan_cmd::scan_plc(args).await,
         Command::Devices(args) => devices_cmd::list(args).await,
         Command::Log(args) => log_cmd::show(args).await,
+        Command::Rdns(args) => rdns_cmd::run(args).await,
         Command::Demo(_) => {
             println!(
                 "otsensor demo: not yet. The simulated plant and the console arrive with the demo issue; \

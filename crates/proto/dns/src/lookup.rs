@@ -90,6 +90,8 @@ pub struct Lookup {
     /// The names found, in presentation form without the final dot, sorted ignoring case and
     /// without duplicates; empty unless found.
     pub names: Vec<String>,
+    /// The reverse name of the address (`D.C.B.A.in-addr.arpa`, or under `ip6.arpa`).
+    pub reverse: String,
     /// The CNAMEs followed from the reverse name (RFC 2317), in order.
     pub aliases: Vec<String>,
     /// The name the final answer is about: the reverse name, or the last CNAME's target.
@@ -121,10 +123,10 @@ impl Lookup {
         let via = if self.aliases.is_empty() {
             String::new()
         } else {
-            format!(" (via CNAME {})", self.aliases.join(" -> "))
+            format!(" (reached from {} through CNAME)", self.reverse)
         };
         match self.status {
-            LookupStatus::Found => format!("{address} is {}{via}", self.names.join(", ")),
+            LookupStatus::Found => format!("{address} is {}", self.names.join(", ")),
             LookupStatus::NxDomain => format!(
                 "{address} has no name: {server} answered NXDOMAIN for {asked}{via} (no PTR record)"
             ),

@@ -307,6 +307,7 @@ impl Task {
             status,
             names: sorted_names(names),
             aliases: self.aliases.iter().map(ToString::to_string).collect(),
+            reverse: self.reverse.to_string(),
             asked: self.aliases.last().unwrap_or(&self.asked).to_string(),
             udp_queries: self.udp_queries,
             tcp: self.used_tcp,
@@ -317,12 +318,13 @@ impl Task {
     }
 }
 
-/// Names as text, sorted ignoring case, without duplicates.
-fn sorted_names(names: Vec<Name>) -> Vec<String> {
-    let mut out: Vec<String> = names.iter().map(ToString::to_string).collect();
-    out.sort_by_key(|n| n.to_ascii_lowercase());
-    out.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    out
+/// Names as text, sorted label by label from the left ignoring case (so `hmi-10.plant` comes
+/// before `hmi-10-backup.plant`), without duplicates.
+fn sorted_names(mut names: Vec<Name>) -> Vec<String> {
+    let key = |n: &Name| -> Vec<Vec<u8>> { n.labels().map(|l| l.to_ascii_lowercase()).collect() };
+    names.sort_by_key(key);
+    names.dedup();
+    names.iter().map(ToString::to_string).collect()
 }
 
 /// A query on the wire, waiting for its answer.
@@ -899,5 +901,7 @@ mod tests {
         let n = |s: &str| Name::from_dotted(s).unwrap();
         let sorted = sorted_names(vec![n("b.example"), n("A.example"), n("a.EXAMPLE")]);
         assert_eq!(sorted, ["A.example", "b.example"]);
+        let sorted = sorted_names(vec![n("hmi-10-backup.plant"), n("hmi-10.plant")]);
+        assert_eq!(sorted, ["hmi-10.plant", "hmi-10-backup.plant"]);
     }
 }
