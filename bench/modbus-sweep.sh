@@ -24,7 +24,7 @@
 #   SKIP_BUILD=1                use the existing target/release/otsensor
 #   NMAP_VARIANTS=1             also time nmap -T4 and --min-rate 10000 once each (information)
 #   PROFILE=1                   also profile one run of b with perf (if installed): out/profile.txt
-#   QUIET_IDLE=75 QUIET_BUDGET=180   before each measured command, wait until the CPUs were at least
+#   QUIET_IDLE=75 QUIET_BUDGET=60    before each measured command, wait until the CPUs were at least
 #                               QUIET_IDLE % idle over half a second (others' builds skew the times),
 #                               waiting at most QUIET_BUDGET s over the whole script; the idle share
 #                               seen before each run is in the report
@@ -43,7 +43,7 @@ PORT=502
 REPEAT=${REPEAT:-5}
 PROFILE=${PROFILE:-0}
 QUIET_IDLE=${QUIET_IDLE:-75}
-QUIET_BUDGET=${QUIET_BUDGET:-180}
+QUIET_BUDGET=${QUIET_BUDGET:-60}
 DEFAULT_REPEAT=${DEFAULT_REPEAT:-1}
 PARALLEL_CANDIDATES=${PARALLEL_CANDIDATES:-"64 256 1024"}
 NMAP_VARIANTS=${NMAP_VARIANTS:-1}

@@ -141,6 +141,22 @@ NSD_IP=127.0.0.53 NSD_PORT=5300
 KNOT_IP=127.0.0.54 KNOT_PORT=5300
 KNOT53_IP=127.0.0.56                          # same knotd also on port 53 (nmap --dns-servers takes no port)
 DNS_REV_NET=10.20 DNS_DOMAIN=ot.example
+# special cases, zone 21.10.in-addr.arpa on both servers (peers/dns/gen_zone.py); every address of
+# 10.21.0.0/16 not listed here has no name (NXDOMAIN), e.g. DNS_GAP_IP
+DNS_SPECIAL_NET=10.21
+DNS_HOSTS="1 2 3 5 6 8 9"                   # 10.21.0.N -> host-N.plant.ot.example.
+DNS_GAP_IP=10.21.0.4                        # a gap: NXDOMAIN
+DNS_TWO_PTR_IP=10.21.0.10 DNS_TWO_PTR_NAMES="hmi-10.plant.ot.example. hmi-10-backup.plant.ot.example."
+DNS_LONG_IP=10.21.0.11 DNS_LONG_NAME="historian-primary-archive-server-01.control-room-2.plant.ot.example."
+DNS_MANY_IP=10.21.0.12 DNS_MANY_COUNT=40    # many-12-01 .. many-12-40.plant.ot.example.: TC over UDP, whole over TCP
+DNS_RFC2317_NET=10.21.0.64/26               # N.0 CNAME N.64/26.0 -> child zone: PTR cell-N.line-4.ot.example.
+DNS_RFC2317_GAP_IP=10.21.0.100              # CNAME into a name the child lacks: NXDOMAIN at the chain's end
+DNS_SERVFAIL_NET=10.22                      # zone 22.10.in-addr.arpa does not load: SERVFAIL
+# a second nsd with no zones at all: REFUSED for every query
+DNS_REFUSE_IP=127.0.0.57 DNS_REFUSE_PORT=5300
+# nothing listens here (UDP: ICMP port unreachable); tests bind their own silent sockets on this
+# address for the timeout case
+DNS_CLOSED_IP=127.0.0.58 DNS_CLOSED_PORT=5300
 
 # ---- scripted DCOM/WMI responder (impacket structures), 135/tcp + dynamic port on the same address
 WMI_IP=127.0.0.70 WMI_PORT=135
@@ -156,8 +172,9 @@ WMI_FAULT_IP=127.0.0.75 WMI_FAULT_STATUS=0x80041003   # every ExecQuery gets a F
 WMI_NOLISTEN_IP=127.0.0.79                      # nothing listens here: TCP 135 refused
 
 MODBUS_PEERS="modbus modbus2 modbusgw modbus-silent modbus-midframe modbus-exception modbus-biglen modbus-garbage"
+DNS_PEERS="nsd knot dns-refuse"
 S7_PEERS="s7 s7native s7-silent s7-refuse s7-closeafter s7-szlerror s7-slot3"
 ENIP_PEERS="enip enip-chassis enip-silent enip-truncated enip-garbage"
 WMI_PEERS="wmi wmi-frag wmi-badsig wmi-silent wmi-closed wmi-fault"
-ALL_PEERS="$MODBUS_PEERS $S7_PEERS $ENIP_PEERS bacnet bacnet-router snmpsim snmpd nsd knot $WMI_PEERS"
-# peer groups, expanded by start.sh / stop.sh / check-peers.sh (lib.sh expand_peers): all, modbus-all, s7-all, enip-all, wmi-all
+ALL_PEERS="$MODBUS_PEERS $S7_PEERS $ENIP_PEERS bacnet bacnet-router snmpsim snmpd $DNS_PEERS $WMI_PEERS"
+# peer groups, expanded by start.sh / stop.sh / check-peers.sh (lib.sh expand_peers): all, modbus-all, s7-all, enip-all, wmi-all, dns-all

@@ -49,6 +49,7 @@ peer_endpoints() {
     snmpd)    echo "u $SNMPD_IP $SNMPD_PORT" ;;
     nsd)      echo "u $NSD_IP $NSD_PORT"; echo "t $NSD_IP $NSD_PORT" ;;
     knot)     echo "u $KNOT_IP $KNOT_PORT"; echo "t $KNOT_IP $KNOT_PORT"; echo "u $KNOT53_IP 53" ;;
+    dns-refuse) echo "u $DNS_REFUSE_IP $DNS_REFUSE_PORT"; echo "t $DNS_REFUSE_IP $DNS_REFUSE_PORT" ;;
     wmi)      echo "t $WMI_IP $WMI_PORT" ;;
     wmi-frag|wmi-badsig|wmi-silent|wmi-closed|wmi-fault)
               echo "t $(bad_wmi_ip "$1") $WMI_PORT" ;;
@@ -68,7 +69,7 @@ bad_s7_ip() { local v=S7_${1#s7-}_IP; v=${v^^}; echo "${!v}"; }
 bad_wmi_ip() { local v=WMI_${1#wmi-}_IP; v=${v^^}; echo "${!v}"; }
 
 # expand_peers [name...] -> peer names with groups expanded (no argument = all):
-#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, s7-all = $S7_PEERS, enip-all = $ENIP_PEERS, wmi-all = $WMI_PEERS
+#   all = $ALL_PEERS, modbus-all = $MODBUS_PEERS, s7-all = $S7_PEERS, enip-all = $ENIP_PEERS, wmi-all = $WMI_PEERS, dns-all = $DNS_PEERS
 expand_peers() {
   local n out=""
   [ $# -gt 0 ] || set -- all
@@ -79,6 +80,7 @@ expand_peers() {
       s7-all)     out="$out $S7_PEERS" ;;
       enip-all)   out="$out $ENIP_PEERS" ;;
       wmi-all)    out="$out $WMI_PEERS" ;;
+      dns-all)    out="$out $DNS_PEERS" ;;
       *)          out="$out $n" ;;
     esac
   done

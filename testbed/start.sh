@@ -85,6 +85,7 @@ start_peer() {
               --persistentDir="$AT/snmpd/persist" ;;
     nsd) launch nsd nsd -d -c "$AT/dns/nsd/nsd.conf" ;;
     knot) launch knot knotd -c "$AT/dns/knot/knot.conf" ;;
+    dns-refuse) launch dns-refuse nsd -d -c "$AT/dns/nsd-refuse/nsd.conf" ;;
     wmi) launch wmi env WMI_PASS="$WMI_PASS" "$PY" "$TB/wmi/server.py" --host "$WMI_IP" --port "$WMI_PORT" \
               --dataset "$WMI_DATASET" --user "$WMI_USER" --authn-hint "$WMI_AUTHN_HINT" ;;
     wmi-frag|wmi-badsig|wmi-silent|wmi-closed|wmi-fault)

@@ -3,7 +3,8 @@
 //! A probe turns replies into an [`Observation`] made of typed [`Fact`]s; the pure
 //! [`merge`](merge::merge) folds an observation into the current devices and says what is new or
 //! enriched; [`TargetSet`] parses what an operator asked to scan and [`Scope`] says what the sensor
-//! may touch at all.
+//! may touch at all. [`rdns`] holds the validated reverse DNS settings and [`schedule`] says when
+//! scheduled work is due.
 
 pub mod device;
 pub mod fact;
@@ -13,6 +14,8 @@ pub mod observation;
 pub mod pacing;
 pub mod probe;
 pub mod protocol;
+pub mod rdns;
+pub mod schedule;
 pub mod scope;
 pub mod target;
 pub mod wem;
@@ -25,5 +28,9 @@ pub use observation::{Observation, SubObservation};
 pub use pacing::Pacing;
 pub use probe::{Outcome, Pacer, Probe, ProbeContext, ProbeLogEntry, ProbeReport};
 pub use protocol::Protocol;
+pub use rdns::{
+    DnsServerInput, DnsServerSettings, FieldError, NameLookup, NameResult, SettingsError,
+};
+pub use schedule::{Schedule, TimeOfDay};
 pub use scope::{Scope, ScopeError};
 pub use target::{TargetError, TargetSet};

@@ -25,6 +25,9 @@ pub enum Command {
     /// Windows endpoint monitoring: WMI inventory of Windows hosts.
     #[command(subcommand)]
     Wem(WemCommand),
+    /// Reverse DNS: look up the names of every address of subnets on a DNS server, and write
+    /// them into the inventory's devices; `rdns test` looks up one address.
+    Rdns(RdnsArgs),
     /// Run a simulated plant with the console (not yet: see the README).
     Demo(CommonArgs),
 }
@@ -225,6 +228,84 @@ pub struct LogArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// How lookups against a DNS server are paced: options of `rdns` and `rdns test`.
+#[derive(Debug, Args, Clone)]
+pub struct LookupArgs {
+    /// Queries per second to the DNS server (0 lifts the limit) [default: 200].
+    #[arg(long, value_name = "QPS")]
+    pub rate: Option<u32>,
+    /// Queries outstanding at once [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub parallel: Option<u32>,
+    /// Time limit of one address's lookup (retries, TCP and CNAMEs included), in seconds
+    /// [default: 5].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// UDP queries per question: the first and the retries [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub attempts: Option<u32>,
+    /// Widen the scope allow-list by this network (repeatable); the DNS server must be inside.
+    #[arg(long, value_name = "CIDR")]
+    pub allow: Vec<String>,
+}
+
+/// `otsensor rdns`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct RdnsArgs {
+    /// Look up one address and answer with its name or the exact failure.
+    #[command(subcommand)]
+    pub command: Option<RdnsCommand>,
+    /// The DNS server: ADDR, ADDR:PORT, [V6]:PORT [default port: 53].
+    #[arg(long, value_name = "ADDR[:PORT]", required = true)]
+    pub server: Option<String>,
+    /// Labels of a name to show as the host name, from the left [default: 1].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub labels: Option<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Most addresses one run may look up [default: 65536].
+    #[arg(long, value_name = "N")]
+    pub max_targets: Option<u64>,
+    /// Subnets whose every address is looked up: CIDR blocks (IPv4 or IPv6), addresses, or
+    /// comma lists of these. They are not contacted, so they need no scope.
+    #[arg(required = true, value_name = "SUBNET")]
+    pub subnets: Vec<String>,
+    #[command(flatten)]
+    pub lookup: LookupArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Subcommands of `otsensor rdns`.
+#[derive(Debug, Subcommand)]
+pub enum RdnsCommand {
+    /// Look one address up on one server: its name(s), or exactly what failed.
+    Test(RdnsTestArgs),
+}
+
+/// `otsensor rdns test`.
+#[derive(Debug, Args)]
+pub struct RdnsTestArgs {
+    /// The DNS server: ADDR, ADDR:PORT, [V6]:PORT [default port: 53].
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub server: String,
+    /// Labels of a name to show as the host name, from the left [default: 1].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub labels: Option<i64>,
+    /// Output format: text (table) or one JSON object.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The address to look up (IPv4 or IPv6); it is not contacted.
+    #[arg(value_name = "ADDRESS")]
+    pub address: String,
+    #[command(flatten)]
+    pub lookup: LookupArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -6,6 +6,7 @@ mod devices_cmd;
 mod error;
 mod log_cmd;
 mod output;
+mod rdns_cmd;
 mod scan_cmd;
 mod wem_cmd;
 
@@ -43,6 +44,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Wem(WemCommand::Import(args)) => wem_cmd::import(args).await,
         Command::Wem(WemCommand::Export(args)) => wem_cmd::export(args).await,
         Command::Wem(WemCommand::Schedule(args)) => wem_cmd::schedule(args).await,
+        Command::Rdns(args) => rdns_cmd::run(args).await,
         Command::Demo(_) => {
             println!(
                 "otsensor demo: not yet. The simulated plant and the console arrive with the demo issue; \

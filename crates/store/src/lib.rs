@@ -23,7 +23,8 @@
 //! applied on [`Store::open`]. One module per aggregate: `devices` (devices and their history),
 //! `scans`, `runs` (runs, the devices of a run, the probe log), `wem` (Windows endpoint monitoring:
 //! ranges with their credentials encrypted at rest under the data directory's `secret.key`, the
-//! schedule, the last results). Times are RFC 3339 UTC text with
+//! schedule, the last results), `dns` (configured DNS servers, lookup runs and the names they write
+//! into devices). Times are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
 //!
@@ -46,6 +47,7 @@
 
 mod codec;
 mod devices;
+mod dns;
 mod error;
 mod runs;
 mod scans;
@@ -53,6 +55,7 @@ mod secret;
 mod wem;
 
 pub use devices::HistoryEntry;
+pub use dns::{DnsServer, DnsServerId, RdnsRun, RdnsRunResult, RdnsSummary};
 pub use error::{DatabaseError, StoreError};
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};

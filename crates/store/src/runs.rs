@@ -260,7 +260,7 @@ async fn save_run(pool: &SqlitePool, run: RunId, result: &RunResult<'_>) -> Resu
 }
 
 /// Fails unless `run` exists and is running.
-async fn ensure_running(conn: &mut SqliteConnection, run: RunId) -> Result<()> {
+pub(crate) async fn ensure_running(conn: &mut SqliteConnection, run: RunId) -> Result<()> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
         .bind(run.0)
         .fetch_optional(conn)
@@ -273,7 +273,7 @@ async fn ensure_running(conn: &mut SqliteConnection, run: RunId) -> Result<()> {
 }
 
 /// Upserts the changed devices, parents first, with their history and run links.
-async fn save_devices(
+pub(crate) async fn save_devices(
     conn: &mut SqliteConnection,
     run: RunId,
     changes: &[DeviceChange],
@@ -329,7 +329,7 @@ async fn insert_run_device(
 /// Rows per INSERT statement: 7 parameters each stays far below SQLite's parameter limit.
 const PROBE_LOG_BATCH: usize = 1000;
 
-async fn insert_probe_log(
+pub(crate) async fn insert_probe_log(
     conn: &mut SqliteConnection,
     run: RunId,
     entries: &[ProbeLogEntry],
@@ -357,7 +357,7 @@ async fn insert_probe_log(
     Ok(())
 }
 
-async fn update_finished_run(
+pub(crate) async fn update_finished_run(
     conn: &mut SqliteConnection,
     run: RunId,
     result: &RunResult<'_>,
