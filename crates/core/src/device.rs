@@ -313,6 +313,8 @@ pub struct Attributes {
     pub description: Option<String>,
     /// The vendor's number in the protocol's registry.
     pub vendor_id: Option<u32>,
+    /// The instance number of the BACnet Device object.
+    pub bacnet_instance: Option<u32>,
     /// The protocol's own name for the kind of device.
     pub type_name: Option<String>,
     /// The address the device gives for itself.

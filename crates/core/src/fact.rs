@@ -56,6 +56,9 @@ pub enum Fact {
     Description(String),
     /// The vendor's number in the protocol's registry (CIP vendor ID, BACnet vendor identifier).
     VendorId(u32),
+    /// The instance number of the device's BACnet Device object (its network-wide identity;
+    /// nmap's bacnet-info calls it "Object-identifier").
+    BacnetInstance(u32),
     /// The protocol's own name for the kind of device, with its number
     /// (CIP device type: "Programmable Logic Controller (14)").
     TypeName(String),
@@ -99,6 +102,7 @@ impl Fact {
             Fact::Location(_) => "location",
             Fact::Description(_) => "description",
             Fact::VendorId(_) => "vendor_id",
+            Fact::BacnetInstance(_) => "bacnet_instance",
             Fact::TypeName(_) => "type_name",
             Fact::ReportedIp(_) => "reported_ip",
             Fact::Status(_) => "status",
@@ -142,6 +146,9 @@ impl Fact {
             Fact::Location(s) => set_text(name, &mut attrs.location, s),
             Fact::Description(s) => set_text(name, &mut attrs.description, s),
             Fact::VendorId(n) => set(name, &mut attrs.vendor_id, *n, ToString::to_string),
+            Fact::BacnetInstance(n) => {
+                set(name, &mut attrs.bacnet_instance, *n, ToString::to_string)
+            }
             Fact::TypeName(s) => set_text(name, &mut attrs.type_name, s),
             Fact::ReportedIp(ip) => set(name, &mut attrs.reported_ip, *ip, ToString::to_string),
             Fact::Status(s) => set_text(name, &mut attrs.status, s),

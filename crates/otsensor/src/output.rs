@@ -31,6 +31,7 @@ pub struct DeviceRecord {
     location: Option<String>,
     description: Option<String>,
     vendor_id: Option<u32>,
+    bacnet_instance: Option<u32>,
     type_name: Option<String>,
     reported_ip: Option<String>,
     status: Option<String>,
@@ -75,6 +76,7 @@ impl DeviceRecord {
             location: a.location.clone(),
             description: a.description.clone(),
             vendor_id: a.vendor_id,
+            bacnet_instance: a.bacnet_instance,
             type_name: a.type_name.clone(),
             reported_ip: a.reported_ip.map(|ip| ip.to_string()),
             status: a.status.clone(),
@@ -158,7 +160,7 @@ fn write_json(
     Ok(())
 }
 
-const CSV_HEADER: [&str; 23] = [
+const CSV_HEADER: [&str; 24] = [
     "ip",
     "parent",
     "position",
@@ -176,6 +178,7 @@ const CSV_HEADER: [&str; 23] = [
     "vendor_url",
     "application",
     "vendor_id",
+    "bacnet_instance",
     "type_name",
     "status",
     "reported_ip",
@@ -212,6 +215,7 @@ fn write_csv(
             opt(&r.vendor_url),
             opt(&r.application),
             r.vendor_id.map(|n| n.to_string()).unwrap_or_default(),
+            r.bacnet_instance.map(|n| n.to_string()).unwrap_or_default(),
             opt(&r.type_name),
             opt(&r.status),
             opt(&r.reported_ip),

@@ -44,6 +44,14 @@ fn field<'a>(device: &'a Value, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{key} missing in {device}"))
 }
 
+/// A numeric field, as text (to compare with testbed/config.sh).
+fn number(device: &Value, key: &str) -> String {
+    device[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} missing in {device}"))
+        .to_string()
+}
+
 /// Fails the test clearly when the peer does not answer a Who-Is on its UDP port.
 fn require_udp_peer(target: SocketAddr, peer: &str) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -81,6 +89,8 @@ fn assert_identity(d: &Value, prefix: &str) {
     assert_eq!(field(d, "description"), want("DESCRIPTION"));
     assert_eq!(field(d, "type"), "building_controller");
     assert_eq!(d["protocols"], json!(["bacnet"]));
+    assert_eq!(number(d, "vendor_id"), want("VENDOR_ID"));
+    assert_eq!(number(d, "bacnet_instance"), want("INSTANCE"));
     for key in ["mac", "fqdn", "serial", "plc_mode", "product_code", "os"] {
         assert_eq!(d[key], Value::Null, "{key}");
     }
@@ -146,6 +156,8 @@ fn at_depth_1_the_devices_behind_the_router_are_its_sub_devices() {
         assert_eq!(field(d, "description"), f[9]);
         assert_eq!(field(d, "type"), "building_controller");
         assert_eq!(d["protocols"], json!(["bacnet"]));
+        assert_eq!(number(d, "vendor_id"), f[3]);
+        assert_eq!(number(d, "bacnet_instance"), instance);
     }
     let err = stderr(&out);
     assert!(err.contains("1 identified"), "{err}");

@@ -82,7 +82,8 @@ async fn probe(address: IpAddr, ctx: ProbeContext) -> ProbeReport {
     {
         Ok(info) => obs.facts.extend(device_facts(&info, identity.vendor_id)),
         Err(e) => {
-            obs.facts.extend(i_am_facts(identity.vendor_id));
+            obs.facts
+                .extend(i_am_facts(identity.device, identity.vendor_id));
             warnings.push(format!("reading {}: {e}", identity.device));
         }
     }
@@ -153,12 +154,16 @@ fn vendor(info: Option<&DeviceInfo>, i_am_vendor: Option<u32>) -> Option<String>
         .map(str::to_string)
 }
 
-/// What an I-Am alone tells: a building controller of some vendor.
-fn i_am_facts(vendor_id: Option<u32>) -> Vec<Fact> {
-    let mut facts = vec![Fact::DeviceType(DeviceType::BuildingController)];
+/// What an I-Am alone tells: a building controller with a device instance, of some vendor.
+fn i_am_facts(device: ObjectId, vendor_id: Option<u32>) -> Vec<Fact> {
+    let mut facts = vec![
+        Fact::DeviceType(DeviceType::BuildingController),
+        Fact::BacnetInstance(device.instance),
+    ];
     if let Some(v) = vendor(None, vendor_id) {
         facts.push(Fact::Vendor(v));
     }
+    facts.extend(vendor_id.map(Fact::VendorId));
     facts
 }
 
@@ -178,6 +183,8 @@ pub fn device_facts(info: &DeviceInfo, i_am_vendor: Option<u32>) -> Vec<Fact> {
     push(&info.location, Fact::Location);
     push(&info.description, Fact::Description);
     facts.push(Fact::DeviceType(DeviceType::BuildingController));
+    facts.push(Fact::BacnetInstance(info.device.instance));
+    facts.extend(info.vendor_id.or(i_am_vendor).map(Fact::VendorId));
     facts
 }
 
@@ -226,7 +233,7 @@ async fn routed_devices(
                 Ok(info) => device_facts(&info, Some(i_am.vendor_id)),
                 Err(e) => {
                     warnings.push(format!("reading {} at {station}: {e}", i_am.device));
-                    i_am_facts(Some(i_am.vendor_id))
+                    i_am_facts(i_am.device, Some(i_am.vendor_id))
                 }
             };
             children.push(SubObservation {
@@ -272,10 +279,13 @@ mod tests {
         assert!(facts.contains(&Fact::Name("AHU-1".into())));
         assert!(facts.contains(&Fact::DeviceType(DeviceType::BuildingController)));
         assert!(!facts.iter().any(|f| matches!(f, Fact::Location(_))));
+        assert!(facts.contains(&Fact::BacnetInstance(7)));
+        assert!(facts.contains(&Fact::VendorId(8)));
         let mut unknown = info();
         unknown.vendor_id = None;
         let facts = device_facts(&unknown, Some(5));
         assert!(facts.contains(&Fact::Vendor("Johnson Controls, Inc.".into())));
+        assert!(facts.contains(&Fact::VendorId(5)));
         unknown.vendor_name = Some("ACME".into());
         assert!(device_facts(&unknown, Some(5)).contains(&Fact::Vendor("ACME".into())));
     }

@@ -49,6 +49,7 @@ fn assert_read_only(client: &Client) {
 /// The configured identity of a device: (name, vendor ID, vendor name, model, firmware,
 /// application version, location, description).
 struct Expected {
+    instance: u32,
     name: String,
     vendor_id: u32,
     vendor_name: String,
@@ -63,6 +64,7 @@ impl Expected {
     fn of(prefix: &str) -> Expected {
         let v = |s: &str| var(&format!("{prefix}_{s}"));
         Expected {
+            instance: v("INSTANCE").parse().unwrap(),
             name: v("NAME"),
             vendor_id: v("VENDOR_ID").parse().unwrap(),
             vendor_name: v("VENDOR_NAME"),
@@ -75,8 +77,9 @@ impl Expected {
     }
 
     /// From a BACNET_ROUTED_<instance> line: NET|MAC|NAME|VENDOR_ID|VENDOR_NAME|MODEL|FIRMWARE|APP|LOCATION|DESCRIPTION.
-    fn routed(fields: &[String]) -> Expected {
+    fn routed(instance: u32, fields: &[String]) -> Expected {
         Expected {
+            instance,
             name: fields[2].clone(),
             vendor_id: fields[3].parse().unwrap(),
             vendor_name: fields[4].clone(),
@@ -140,6 +143,8 @@ impl Expected {
             Fact::Location(self.location.clone()),
             Fact::Description(self.description.clone()),
             Fact::DeviceType(DeviceType::BuildingController),
+            Fact::BacnetInstance(self.instance),
+            Fact::VendorId(self.vendor_id),
         ];
         for fact in want {
             assert!(
@@ -147,7 +152,7 @@ impl Expected {
                 "{what}: {fact:?} missing in {facts:?}"
             );
         }
-        assert_eq!(facts.len(), 9, "{what}: {facts:?}");
+        assert_eq!(facts.len(), 11, "{what}: {facts:?}");
     }
 }
 
@@ -229,7 +234,7 @@ fn routed_devices() -> Vec<(u16, u8, u32, Expected)> {
                 fields[0].parse().unwrap(),
                 fields[1].parse().unwrap(),
                 instance.parse().unwrap(),
-                Expected::routed(&fields),
+                Expected::routed(instance.parse().unwrap(), &fields),
             )
         })
         .collect()
