@@ -12,6 +12,7 @@ pub mod observation;
 pub mod pacing;
 pub mod probe;
 pub mod protocol;
+pub mod schedule;
 pub mod scope;
 pub mod target;
 

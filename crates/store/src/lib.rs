@@ -21,7 +21,11 @@
 //! SQLite by default: one file, `<data dir>/otsensor.db`, in WAL mode (readers do not block the
 //! writer) with foreign keys on and a busy timeout. The schema lives in `migrations/` and is
 //! applied on [`Store::open`]. One module per aggregate: `devices` (devices and their history),
-//! `scans`, `runs` (runs, the devices of a run, the probe log). Times are RFC 3339 UTC text with
+//! `scans`, `runs` (runs, the devices of a run, the probe log), and for the sensor service
+//! (migration 0005): `users` (users and roles), `access` (sessions and API tokens, kept as
+//! hashes), `audit` (the audit log, written in the same transaction as the change it records),
+//! `definitions` (stored scans with schedules and maintenance windows, where runs came from)
+//! and `inventory` (the devices list by row id with filters, sorting and paging; links; counts). Times are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
 //!
@@ -42,16 +46,27 @@
 
 #![warn(missing_docs)]
 
+mod access;
+mod audit;
 mod codec;
+mod definitions;
 mod devices;
 mod error;
+mod inventory;
 mod runs;
 mod scans;
+mod users;
 
+pub use access::{ApiToken, NewApiToken, Session};
+pub use audit::{AuditEntry, AuditPage, AuditQuery, NewAuditEntry};
+pub use codec::ip_sort_text;
+pub use definitions::{DefinitionSettings, RunOrigin, RunPage, ScanDefinition, Trigger};
 pub use devices::HistoryEntry;
 pub use error::{DatabaseError, StoreError};
+pub use inventory::{DeviceFilter, DevicePage, DeviceSort, StoreCounts, StoredDevice};
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};
+pub use users::{NewUser, Role, User, UserCredentials, UserId, UserUpdate};
 
 use error::Failure;
 use sqlx::migrate::Migrator;
@@ -98,7 +113,9 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| Failure::from(e).context(format!("migrating {}", path.display())))?;
-        Ok(Store { pool, path })
+        let store = Store { pool, path };
+        store.backfill_ip_sort().await?;
+        Ok(store)
     }
 
     /// The database file.
