@@ -7,9 +7,11 @@ mod error;
 mod log_cmd;
 mod output;
 mod scan_cmd;
+mod serve_cmd;
+mod user_cmd;
 
 use clap::Parser;
-use cli::{Cli, Command, ScanCommand};
+use cli::{Cli, Command, ScanCommand, UserCommand};
 use error::CliError;
 use std::process::ExitCode;
 
@@ -38,6 +40,8 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Scan(ScanCommand::Plc(args)) => scan_cmd::scan_plc(args).await,
         Command::Devices(args) => devices_cmd::list(args).await,
         Command::Log(args) => log_cmd::show(args).await,
+        Command::Serve(args) => serve_cmd::serve(args).await,
+        Command::User(UserCommand::Add(args)) => user_cmd::add(args).await,
         Command::Demo(_) => {
             println!(
                 "otsensor demo: not yet. The simulated plant and the console arrive with the demo issue; \
