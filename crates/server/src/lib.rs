@@ -171,6 +171,7 @@ pub async fn start(
     config.validate()?;
     let config = Arc::new(config);
     let store = Store::open(&config.data_dir).await?;
+    keep_private(&config.data_dir);
     let interrupted = store.mark_interrupted_runs().await?;
     for run in &interrupted {
         let mut entry = system_entry(
@@ -271,6 +272,19 @@ pub async fn start(
         server,
         background,
     })
+}
+
+/// Makes the data directory (password hashes, session hashes, the audit log, the TLS key)
+/// accessible to the sensor's user only; a failure is logged, not fatal (the operator may manage
+/// the permissions).
+fn keep_private(dir: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+            tracing::warn!("making {} private: {e}", dir.display());
+        }
+    }
 }
 
 /// Deletes expired sessions every few minutes.

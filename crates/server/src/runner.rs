@@ -174,7 +174,6 @@ impl Runner {
             })?;
         let total = request.targets.addresses().len() as u64;
         let run = self.store.start_run(scan, now, total).await?;
-        self.store.set_run_origin(run, &origin).await?;
         let mut entry = audit;
         entry.at = now;
         entry.action = "run.start".into();
@@ -185,7 +184,12 @@ impl Runner {
             "trigger": origin.trigger,
             "targets": def.scan.targets,
         });
-        self.store.record_audit(&entry).await?;
+        if let Err(e) = self.record_start(run, &origin, &entry).await {
+            // never leave a run marked running without a task behind it
+            self.close_failed(run, &format!("recording the start failed: {e}"))
+                .await;
+            return Err(e.into());
+        }
 
         let cancel = self.shutdown.child_token();
         let progress = Arc::new(Mutex::new(Progress {
@@ -214,6 +218,31 @@ impl Runner {
         });
         tracing::info!(scan = scan.0, run = run.0, "run started");
         Ok(run)
+    }
+
+    async fn record_start(
+        &self,
+        run: RunId,
+        origin: &RunOrigin,
+        entry: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        self.store.set_run_origin(run, origin).await?;
+        self.store.record_audit(entry).await?;
+        Ok(())
+    }
+
+    /// Closes `run` as failed with no results (logged if even that fails).
+    async fn close_failed(&self, run: RunId, message: &str) {
+        let failed = RunResult {
+            status: RunStatus::Failed,
+            ended: self.clock.now(),
+            changes: &[],
+            probe_log: &[],
+            error: Some(message),
+        };
+        if let Err(e) = self.store.finish_run(run, &failed).await {
+            tracing::error!(run = run.0, "closing the run as failed: {e}");
+        }
     }
 
     /// Stops the running run of `scan` and waits until it is saved; returns it, or `None`
@@ -263,16 +292,7 @@ impl Runner {
             Err(e) => {
                 tracing::error!(run = run.0, "saving the run: {e}");
                 let message = format!("saving the run failed: {e}");
-                let failed = RunResult {
-                    status: RunStatus::Failed,
-                    ended: self.clock.now(),
-                    changes: &[],
-                    probe_log: &[],
-                    error: Some(&message),
-                };
-                if let Err(e2) = self.store.finish_run(run, &failed).await {
-                    tracing::error!(run = run.0, "closing the run as failed: {e2}");
-                }
+                self.close_failed(run, &message).await;
                 (RunStatus::Failed, None, Some(message))
             }
         };

@@ -426,6 +426,12 @@ async fn the_scheduler_starts_due_scans_in_the_sensor_time_zone() {
         "{e}"
     );
 
+    // once, at 11:00 local time
+    let mut once = modbus_scan("once", &[&closed]);
+    once["schedule"] = json!({"kind": "once", "at": "2026-03-28T11:00:00"});
+    let once = sensor.create_scan(&admin, once).await;
+    assert_eq!(once["next_run"], "2026-03-28T10:00:00Z");
+
     // disabled: never by itself
     let mut off = modbus_scan("off", &[&closed]);
     off["schedule"] =
@@ -468,7 +474,7 @@ async fn the_scheduler_starts_due_scans_in_the_sensor_time_zone() {
     assert_eq!(starts[0]["actor"], "scheduler");
     assert_eq!(starts[0]["via"], "scheduler");
     // every other scan is still waiting for its time
-    for other in [&nightly, &windowed, &off] {
+    for other in [&nightly, &windowed, &off, &once] {
         let runs = sensor
             .get(
                 &format!("/api/scans/{}/runs", other["id"]),
@@ -478,6 +484,35 @@ async fn the_scheduler_starts_due_scans_in_the_sensor_time_zone() {
             .await;
         assert_eq!(runs["total"], 0, "{}", other["name"]);
     }
+    // 11:01: the one-time scan runs, and never again
+    sensor.clock.set(
+        tz.to_timestamp("2026-03-28T11:01:00".parse().unwrap())
+            .unwrap(),
+    );
+    let once_id = once["id"].as_i64().unwrap();
+    let mut runs = Value::Null;
+    for _ in 0..600 {
+        runs = sensor
+            .get(
+                &format!("/api/scans/{once_id}/runs"),
+                &admin,
+                StatusCode::OK,
+            )
+            .await;
+        if runs["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(runs["total"], 1, "{runs}");
+    sensor
+        .wait_for_run(items(&runs)[0]["id"].as_i64().unwrap(), &admin)
+        .await;
+    let once = sensor
+        .get(&format!("/api/scans/{once_id}"), &admin, StatusCode::OK)
+        .await;
+    assert_eq!(once["next_run"], Value::Null);
+
     // switching it off takes it out of the plan
     let mut update = modbus_scan("hourly", &[&closed]);
     update["schedule"] =

@@ -37,8 +37,12 @@ pub struct SessionView {
     pub expires: Option<Timestamp>,
 }
 
+/// Longest user name a login considers (longer ones cannot exist: 64 characters).
+const MAX_LOGIN_NAME_BYTES: usize = 256;
+
 fn throttle_keys(name: &str, client: Option<std::net::IpAddr>) -> Vec<String> {
-    let mut keys = vec![format!("user:{}", name.to_lowercase())];
+    let short: String = name.chars().take(64).collect();
+    let mut keys = vec![format!("user:{}", short.to_lowercase())];
     if let Some(c) = client {
         keys.push(format!("client:{c}"));
     }
@@ -57,7 +61,11 @@ pub async fn login(
         audit_login(&state, &body.name, client, now, "login.throttled").await?;
         return Err(ApiError::too_many_attempts(wait));
     }
-    let credentials = state.store.user_credentials(&body.name).await?;
+    let credentials = if body.name.len() > MAX_LOGIN_NAME_BYTES {
+        None
+    } else {
+        state.store.user_credentials(&body.name).await?
+    };
     let hash = credentials
         .as_ref()
         .map(|c| c.password_hash.clone())
