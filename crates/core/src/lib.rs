@@ -15,6 +15,7 @@ pub mod pacing;
 pub mod probe;
 pub mod protocol;
 pub mod rdns;
+pub mod scan_schedule;
 pub mod schedule;
 pub mod scope;
 pub mod target;

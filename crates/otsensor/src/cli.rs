@@ -1,6 +1,7 @@
 //! The command line, as DESIGN.md's contract lays it out.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// otsensor: safe, scheduled active monitoring for OT networks.
@@ -30,6 +31,11 @@ pub enum Command {
     Rdns(RdnsArgs),
     /// Run a simulated plant with the console (not yet: see the README).
     Demo(CommonArgs),
+    /// Run the sensor service: the REST API over HTTPS and the scheduler.
+    Serve(ServeArgs),
+    /// Manage the service's users.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 /// The scan use cases.
@@ -306,6 +312,55 @@ pub struct RdnsTestArgs {
     pub address: String,
     #[command(flatten)]
     pub lookup: LookupArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `otsensor serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on [default: server.listen, else 127.0.0.1:8443].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Serve plain HTTP instead of HTTPS (only behind a TLS proxy on the same host).
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Certificate chain to serve (PEM) [default: a self-signed one made in the data directory].
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `otsensor user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user (password from OTSENSOR_PASSWORD, else asked for).
+    Add(UserAddArgs),
+}
+
+/// Roles of the service's users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Everything.
+    Admin,
+    /// Sees everything; runs and stops existing scans.
+    Analyst,
+    /// Sees.
+    Readonly,
+}
+
+/// `otsensor user add`.
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// The login name.
+    pub name: String,
+    /// What the user may do.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -1,21 +1,27 @@
 //! The configuration file (TOML) and how command-line options override it.
 
-use crate::cli::{CommonArgs, PacingArgs};
+use crate::cli::{CommonArgs, PacingArgs, ServeArgs};
 use crate::error::CliError;
 use ipnet::IpNet;
 use otsensor_core::{Pacing, Scope, target::DEFAULT_MAX_ADDRESSES};
+use otsensor_server::{ServerSettings, ServiceConfig};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// The default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./otsensor-data";
 
-/// The configuration file. Every key is optional.
+/// The configuration file. Every key is optional; `otsensor.example.toml` documents each one.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Data directory (the store).
     pub data_dir: Option<PathBuf>,
+    /// The sensor's time zone (IANA name); schedules are read in it [default: the system's].
+    pub time_zone: Option<String>,
+    /// `[server]`: the service (`otsensor serve`).
+    #[serde(default)]
+    pub server: ServerSettings,
     /// The scope allow-list.
     #[serde(default)]
     pub scope: ScopeConfig,
@@ -151,9 +157,77 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The service's configuration: the file's, with `serve`'s options over it.
+    pub fn service(&self, args: &ServeArgs) -> Result<ServiceConfig, CliError> {
+        let mut server = self.server.clone();
+        if let Some(listen) = args.listen {
+            server.listen = listen;
+        }
+        if args.insecure_http {
+            server.insecure_http = true;
+        }
+        if args.tls_cert.is_some() {
+            server.tls_cert = args.tls_cert.clone();
+            server.tls_key = args.tls_key.clone();
+        }
+        let (time_zone, time_zone_name) =
+            otsensor_server::config::time_zone(self.time_zone.as_deref())
+                .map_err(CliError::usage)?;
+        let nets: Vec<IpNet> = self
+            .scope
+            .allow
+            .iter()
+            .map(|s| parse_net(s, "scope.allow"))
+            .collect::<Result<_, _>>()?;
+        let config = ServiceConfig {
+            server,
+            data_dir: self.data_dir(&args.common),
+            time_zone,
+            time_zone_name,
+            scope: Scope::with(nets),
+            pacing: self.pacing,
+            max_targets: self.targets.max_addresses,
+        };
+        config.validate().map_err(CliError::usage)?;
+        Ok(config)
+    }
+}
+
 fn parse_net(s: &str, field: &str) -> Result<IpNet, CliError> {
     s.trim()
         .parse::<IpNet>()
         .or_else(|_| s.trim().parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| CliError::usage(format!("{field} {s}: not a CIDR block")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_parses_with_every_key() {
+        let text = include_str!("../../../otsensor.example.toml");
+        let config: Config = toml::from_str(text).unwrap();
+        assert_eq!(config.time_zone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(config.scope.allow, ["10.20.0.0/16"]);
+        assert_eq!(config.pacing, Pacing::default());
+        assert_eq!(config.targets.max_addresses, DEFAULT_MAX_ADDRESSES);
+        assert_eq!(
+            config.server,
+            ServerSettings {
+                tls_cert: config.server.tls_cert.clone(),
+                tls_key: config.server.tls_key.clone(),
+                ..ServerSettings::default()
+            }
+        );
+    }
+
+    #[test]
+    fn an_empty_file_keeps_the_defaults() {
+        let config: Config = toml::from_str("").unwrap();
+        assert_eq!(config.server, ServerSettings::default());
+        assert!(toml::from_str::<Config>("[server]\nlisten_on = 1\n").is_err());
+    }
 }

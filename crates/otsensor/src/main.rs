@@ -8,10 +8,12 @@ mod log_cmd;
 mod output;
 mod rdns_cmd;
 mod scan_cmd;
+mod serve_cmd;
+mod user_cmd;
 mod wem_cmd;
 
 use clap::Parser;
-use cli::{Cli, Command, ScanCommand, WemCommand};
+use cli::{Cli, Command, ScanCommand, UserCommand, WemCommand};
 use error::CliError;
 use std::process::ExitCode;
 
@@ -45,6 +47,8 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Wem(WemCommand::Export(args)) => wem_cmd::export(args).await,
         Command::Wem(WemCommand::Schedule(args)) => wem_cmd::schedule(args).await,
         Command::Rdns(args) => rdns_cmd::run(args).await,
+        Command::Serve(args) => serve_cmd::serve(args).await,
+        Command::User(UserCommand::Add(args)) => user_cmd::add(args).await,
         Command::Demo(_) => {
             println!(
                 "otsensor demo: not yet. The simulated plant and the console arrive with the demo issue; \

@@ -16,6 +16,15 @@ pub(crate) fn time_text(t: Timestamp) -> String {
         .timestamp_to_string(&t)
 }
 
+/// An address as fixed-width hex with its family (`4:7f00000a`, `6:` and 32 digits), so that
+/// text order is address order and a subnet is a text range (the `devices.ip_sort` column).
+pub fn ip_sort_text(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(a) => format!("4:{:08x}", u32::from(a)),
+        std::net::IpAddr::V6(a) => format!("6:{:032x}", u128::from(a)),
+    }
+}
+
 /// Parses [`time_text`].
 pub(crate) fn parse_time(text: &str) -> Result<Timestamp> {
     text.parse()

@@ -1,7 +1,9 @@
 //! The inventory: devices (parents before sub-devices) and the history of their attributes.
 
 use crate::Store;
-use crate::codec::{from_json, parse_key, parse_protocol, parse_time, time_text, to_json};
+use crate::codec::{
+    from_json, ip_sort_text, parse_key, parse_protocol, parse_time, time_text, to_json,
+};
 use crate::error::{Failure, Result, StoreError};
 use crate::runs::RunId;
 use jiff::Timestamp;
@@ -242,10 +244,11 @@ pub(crate) async fn upsert(
     let attrs = &device.attributes;
     let id = sqlx::query_scalar(
         "INSERT INTO devices (key, parent_id, position, ip, mac, vendor, type, name, attributes, \
-                              first_seen, last_seen) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                              first_seen, last_seen, ip_sort) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (key) DO UPDATE SET \
              parent_id = excluded.parent_id, position = excluded.position, ip = excluded.ip, \
+             ip_sort = excluded.ip_sort, \
              mac = excluded.mac, vendor = excluded.vendor, type = excluded.type, \
              name = excluded.name, attributes = excluded.attributes, \
              first_seen = CASE WHEN excluded.first_seen < devices.first_seen \
@@ -265,6 +268,7 @@ pub(crate) async fn upsert(
     .bind(to_json(attrs, "device attributes")?)
     .bind(time_text(device.first_seen))
     .bind(time_text(device.last_seen))
+    .bind(device.ip().map(ip_sort_text))
     .fetch_one(conn)
     .await?;
     Ok(id)

@@ -24,7 +24,11 @@
 //! `scans`, `runs` (runs, the devices of a run, the probe log), `wem` (Windows endpoint monitoring:
 //! ranges with their credentials encrypted at rest under the data directory's `secret.key`, the
 //! schedule, the last results), `dns` (configured DNS servers, lookup runs and the names they write
-//! into devices). Times are RFC 3339 UTC text with
+//! into devices), and for the sensor service (migration 0005): `users` (users and roles), `access`
+//! (sessions and API tokens, kept as hashes), `audit` (the audit log, written in the same
+//! transaction as the change it records), `definitions` (stored scans with schedules and
+//! maintenance windows, where runs came from) and `inventory` (the devices list by row id with
+//! filters, sorting and paging; links; counts). Times are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
 //!
@@ -45,21 +49,32 @@
 
 #![warn(missing_docs)]
 
+mod access;
+mod audit;
 mod codec;
+mod definitions;
 mod devices;
 mod dns;
 mod error;
+mod inventory;
 mod runs;
 mod scans;
 mod secret;
+mod users;
 mod wem;
 
+pub use access::{ApiToken, NewApiToken, Session};
+pub use audit::{AuditEntry, AuditPage, AuditQuery, NewAuditEntry};
+pub use codec::ip_sort_text;
+pub use definitions::{DefinitionSettings, RunOrigin, RunPage, ScanDefinition, Trigger};
 pub use devices::HistoryEntry;
 pub use dns::{DnsServer, DnsServerId, RdnsRun, RdnsRunResult, RdnsSummary};
 pub use error::{DatabaseError, StoreError};
+pub use inventory::{DeviceFilter, DevicePage, DeviceSort, StoreCounts, StoredDevice};
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};
 pub use secret::KEY_FILE;
+pub use users::{NewUser, Role, User, UserCredentials, UserId, UserUpdate};
 
 use error::Failure;
 use sqlx::migrate::Migrator;
@@ -107,11 +122,13 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| Failure::from(e).context(format!("migrating {}", path.display())))?;
-        Ok(Store {
+        let store = Store {
             pool,
             path,
             data_dir: data_dir.to_path_buf(),
-        })
+        };
+        store.backfill_ip_sort().await?;
+        Ok(store)
     }
 
     /// The database file.

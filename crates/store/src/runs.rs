@@ -397,7 +397,7 @@ async fn interrupt_running(pool: &SqlitePool) -> Result<Vec<RunId>> {
 
 /// A row of `runs`.
 #[derive(sqlx::FromRow)]
-struct RunRow {
+pub(crate) struct RunRow {
     id: i64,
     scan_id: i64,
     status: String,
@@ -412,7 +412,8 @@ struct RunRow {
 }
 
 impl RunRow {
-    fn into_run(self) -> Result<Run> {
+    /// The stored run.
+    pub(crate) fn into_run(self) -> Result<Run> {
         Ok(Run {
             id: RunId(self.id),
             scan: ScanId(self.scan_id),
@@ -432,7 +433,8 @@ impl RunRow {
     }
 }
 
-const RUN_COLUMNS: &str = "id, scan_id, status, started_at, ended_at, targets_total, probed, \
+/// The columns a [`RunRow`] reads.
+pub(crate) const RUN_COLUMNS: &str = "id, scan_id, status, started_at, ended_at, targets_total, probed, \
                            identified, new_devices, updated_devices, error";
 
 async fn select_runs(pool: &SqlitePool) -> Result<Vec<Run>> {

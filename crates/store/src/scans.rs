@@ -81,7 +81,7 @@ impl Store {
 
 /// A row of `scans`.
 #[derive(sqlx::FromRow)]
-struct ScanRow {
+pub(crate) struct ScanRow {
     id: i64,
     name: String,
     kind: String,
@@ -92,7 +92,8 @@ struct ScanRow {
 }
 
 impl ScanRow {
-    fn into_scan(self) -> Result<Scan> {
+    /// The stored scan.
+    pub(crate) fn into_scan(self) -> Result<Scan> {
         Ok(Scan {
             id: ScanId(self.id),
             name: self.name,
@@ -105,7 +106,8 @@ impl ScanRow {
     }
 }
 
-const SCAN_COLUMNS: &str = "id, name, kind, protocol, targets, spec, created_at";
+/// The columns a [`ScanRow`] reads.
+pub(crate) const SCAN_COLUMNS: &str = "id, name, kind, protocol, targets, spec, created_at";
 
 async fn insert_scan(pool: &SqlitePool, scan: &NewScan) -> Result<ScanId> {
     let id: i64 = sqlx::query_scalar(

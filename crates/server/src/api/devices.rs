@@ -1,0 +1,289 @@
+//! The inventory: list with filters, sorting and paging; one device with its modules and
+//! history; export as CSV or JSON; links for the device map.
+
+use crate::api::views::{DeviceTree, DeviceView, HistoryView, Page, device_tree};
+use crate::api::{Format, csv_error, download};
+use crate::app::AppState;
+use crate::auth::Viewer;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Id, Params};
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
+use otsensor_core::{DeviceType, Protocol};
+use otsensor_store::{DeviceFilter, DeviceSort, StoredDevice};
+use serde::Serialize;
+
+/// Most devices one export holds.
+pub const MAX_EXPORT: u64 = 1_000_000;
+
+const TYPES: [DeviceType; 9] = [
+    DeviceType::Plc,
+    DeviceType::IoModule,
+    DeviceType::CommunicationAdapter,
+    DeviceType::Hmi,
+    DeviceType::BuildingController,
+    DeviceType::Drive,
+    DeviceType::Switch,
+    DeviceType::Workstation,
+    DeviceType::Other,
+];
+
+/// Reads `type`, `vendor`, `protocol`, `subnet`, `q` and `top_level` from the query.
+fn filter(params: &Params) -> ApiResult<DeviceFilter> {
+    let device_type = match params.text("type") {
+        None => None,
+        Some(t) => Some(TYPES.into_iter().find(|d| d.name() == t).ok_or_else(|| {
+            let names: Vec<&str> = TYPES.iter().map(|d| d.name()).collect();
+            ApiError::invalid(
+                "type",
+                format!("{t:?}: expected one of {}", names.join(", ")),
+            )
+        })?),
+    };
+    let protocol = match params.text("protocol") {
+        None => None,
+        Some(p) => Some(Protocol::from_name(p).ok_or_else(|| {
+            ApiError::invalid(
+                "protocol",
+                format!("{p:?}: expected modbus, s7, enip, bacnet, snmp, dns or wmi"),
+            )
+        })?),
+    };
+    let subnet = match params.text("subnet") {
+        None => None,
+        Some(s) => Some(
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| ApiError::invalid("subnet", format!("{s:?}: not a CIDR block")))?
+                .trunc(),
+        ),
+    };
+    Ok(DeviceFilter {
+        device_type,
+        vendor: params.text("vendor").map(str::to_string),
+        protocol,
+        subnet,
+        text: params.text("q").map(str::to_string),
+        top_level: params.parse("top_level", "true or false")?.unwrap_or(false),
+    })
+}
+
+/// Reads `sort` (ip, vendor, type, name, first_seen, last_seen) and `order` (asc, desc).
+fn sorting(params: &Params) -> ApiResult<(DeviceSort, bool)> {
+    let sort = match params.text("sort") {
+        None => DeviceSort::Ip,
+        Some(s) => DeviceSort::from_name(s).ok_or_else(|| {
+            ApiError::invalid(
+                "sort",
+                format!("{s:?}: expected ip, vendor, type, name, first_seen or last_seen"),
+            )
+        })?,
+    };
+    let descending = match params.text("order") {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(o) => {
+            return Err(ApiError::invalid(
+                "order",
+                format!("{o:?}: expected asc or desc"),
+            ));
+        }
+    };
+    Ok((sort, descending))
+}
+
+/// `GET /api/devices?type=&vendor=&protocol=&subnet=&q=&top_level=&sort=&order=&page=&per_page=`.
+pub async fn list(
+    State(state): State<AppState>,
+    _: Viewer,
+    params: Params,
+) -> ApiResult<Json<Page<DeviceView>>> {
+    let filter = filter(&params)?;
+    let (sort, descending) = sorting(&params)?;
+    let (offset, limit, page, per_page) = params.paging(50, 1000)?;
+    let result = state
+        .store
+        .list_devices(&filter, sort, descending, offset, limit)
+        .await?;
+    Ok(Json(Page {
+        total: result.total,
+        page,
+        per_page,
+        items: result.devices.iter().map(DeviceView::from).collect(),
+    }))
+}
+
+/// One device with everything the inventory knows of it.
+#[derive(Debug, Serialize)]
+pub struct DeviceDetail {
+    /// The device and its modules, nested.
+    #[serde(flatten)]
+    pub tree: DeviceTree,
+    /// Network interfaces (filled by WEM and switch discovery when they arrive).
+    pub interfaces: Vec<serde_json::Value>,
+    /// Neighbours seen by switches (switch discovery).
+    pub neighbors: Vec<serde_json::Value>,
+    /// Installed hotfixes (WEM).
+    pub hotfixes: Vec<serde_json::Value>,
+    /// Installed software (WEM).
+    pub software: Vec<serde_json::Value>,
+    /// Every attribute change, oldest first, with the run and protocol that saw it.
+    pub history: Vec<HistoryView>,
+}
+
+/// `GET /api/devices/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    _: Viewer,
+    Id(id): Id,
+) -> ApiResult<Json<DeviceDetail>> {
+    let device = state
+        .store
+        .device_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no device {id}")))?;
+    let below = state.store.descendants(id).await?;
+    let history = state.store.history(&device.device.key).await?;
+    Ok(Json(DeviceDetail {
+        tree: device_tree(DeviceView::from(&device), &below),
+        interfaces: Vec::new(),
+        neighbors: Vec::new(),
+        hotfixes: Vec::new(),
+        software: Vec::new(),
+        history: history.iter().map(HistoryView::from).collect(),
+    }))
+}
+
+/// The CSV columns of an export: the command line's columns, with the device id first.
+const CSV_HEADER: [&str; 20] = [
+    "id",
+    "ip",
+    "parent",
+    "position",
+    "mac",
+    "name",
+    "fqdn",
+    "type",
+    "vendor",
+    "model",
+    "product_name",
+    "product_code",
+    "firmware",
+    "serial",
+    "plc_mode",
+    "vendor_url",
+    "application",
+    "protocols",
+    "first_seen",
+    "last_seen",
+];
+
+fn csv_row(d: &StoredDevice) -> [String; 20] {
+    let a = &d.device.attributes;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    [
+        d.id.to_string(),
+        d.device.ip().map(|ip| ip.to_string()).unwrap_or_default(),
+        d.device
+            .key
+            .parent()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        d.device
+            .key
+            .position()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        a.mac.map(|m| m.to_string()).unwrap_or_default(),
+        opt(&a.name),
+        opt(&a.fqdn),
+        a.device_type
+            .map(|t| t.name().to_string())
+            .unwrap_or_default(),
+        opt(&a.vendor),
+        opt(&a.model),
+        opt(&a.product_name),
+        opt(&a.product_code),
+        opt(&a.firmware),
+        opt(&a.serial),
+        a.plc_mode.map(|m| m.name().to_string()).unwrap_or_default(),
+        opt(&a.vendor_url),
+        opt(&a.application),
+        a.protocols
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(";"),
+        d.device.first_seen.to_string(),
+        d.device.last_seen.to_string(),
+    ]
+}
+
+/// `GET /api/devices/export?format=csv|json` with the list's filters and sorting, no paging.
+pub async fn export(
+    State(state): State<AppState>,
+    _: Viewer,
+    params: Params,
+) -> ApiResult<Response> {
+    let format = Format::from_params(&params)?;
+    let filter = filter(&params)?;
+    let (sort, descending) = sorting(&params)?;
+    let result = state
+        .store
+        .list_devices(&filter, sort, descending, 0, MAX_EXPORT)
+        .await?;
+    match format {
+        Format::Json => {
+            let views: Vec<DeviceView> = result.devices.iter().map(DeviceView::from).collect();
+            let body = serde_json::to_vec(&views)
+                .map_err(|e| ApiError::internal(format!("writing JSON: {e}")))?;
+            Ok(download(body, "application/json", "devices.json"))
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(CSV_HEADER).map_err(csv_error)?;
+            for d in &result.devices {
+                w.write_record(csv_row(d)).map_err(csv_error)?;
+            }
+            let body = w.into_inner().map_err(csv_error)?;
+            Ok(download(body, "text/csv; charset=utf-8", "devices.csv"))
+        }
+    }
+}
+
+/// One link of the device map.
+#[derive(Debug, Serialize)]
+pub struct Link {
+    /// The device at one end.
+    pub source: i64,
+    /// The device at the other end.
+    pub target: i64,
+    /// `contains` (a rack and its module, a gateway and a unit behind it). Switch discovery adds
+    /// `neighbor` links (with `port` and `vlan`) when it arrives.
+    pub kind: &'static str,
+}
+
+/// The device map's links.
+#[derive(Debug, Serialize)]
+pub struct Links {
+    /// The links.
+    pub links: Vec<Link>,
+}
+
+/// `GET /api/devices/links`. EXTENSION POINT: switch discovery adds neighbour links here.
+pub async fn links(State(state): State<AppState>, _: Viewer) -> ApiResult<impl IntoResponse> {
+    let links = state
+        .store
+        .containment_links()
+        .await?
+        .into_iter()
+        .map(|(parent, child)| Link {
+            source: parent,
+            target: child,
+            kind: "contains",
+        })
+        .collect();
+    Ok(Json(Links { links }))
+}

@@ -1,0 +1,386 @@
+//! Running stored scans: start (one run per scan at a time, only inside the maintenance window),
+//! stop within a second, live progress, and saving the result (inventory merge, probe log,
+//! counts) when the engine returns.
+
+use crate::clock::Clock;
+use crate::config::ServiceConfig;
+use crate::error::ApiError;
+use crate::model::scan_request;
+use jiff::Timestamp;
+use otsensor_core::merge::{RunMerge, observation_keys};
+use otsensor_engine::{Progress, ScanError, ScanOutcome, ScanRequest, ScanStatus, run_scan};
+use otsensor_store::{
+    NewAuditEntry, RunId, RunOrigin, RunResult, RunStatus, RunSummary, ScanDefinition, ScanId,
+    Store, StoreError,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Longest a stop request waits for the run to be saved.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// A run under way.
+#[derive(Clone)]
+struct Active {
+    run: RunId,
+    cancel: CancellationToken,
+    progress: Arc<Mutex<Progress>>,
+    done: watch::Receiver<bool>,
+}
+
+/// Why a run did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The scan is already running (one run per scan).
+    #[error("scan {scan} is already running (run {run})")]
+    Running {
+        /// The scan.
+        scan: ScanId,
+        /// Its running run.
+        run: RunId,
+    },
+    /// Outside the scan's maintenance window.
+    #[error("scan {scan} may start only inside its maintenance window ({window}){}", opens.map(|t| format!("; it next opens at {t}")).unwrap_or_default())]
+    OutsideWindow {
+        /// The scan.
+        scan: ScanId,
+        /// The window, for people.
+        window: String,
+        /// When the window next opens.
+        opens: Option<Timestamp>,
+    },
+    /// The stored scan cannot run under the current configuration.
+    #[error("scan {scan} cannot run: {field}: {detail}")]
+    Unrunnable {
+        /// The scan.
+        scan: ScanId,
+        /// The field at fault.
+        field: String,
+        /// Why.
+        detail: String,
+    },
+    /// The sensor is shutting down.
+    #[error("the sensor is shutting down")]
+    ShuttingDown,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<StartError> for ApiError {
+    fn from(e: StartError) -> ApiError {
+        match e {
+            StartError::Running { .. } | StartError::OutsideWindow { .. } => {
+                ApiError::conflict(e.to_string())
+            }
+            StartError::Unrunnable { ref field, .. } => {
+                ApiError::conflict_field(field.clone(), e.to_string())
+            }
+            StartError::ShuttingDown => ApiError::conflict(e.to_string()),
+            StartError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Starts, stops and tracks runs of stored scans.
+pub struct Runner {
+    store: Store,
+    config: Arc<ServiceConfig>,
+    clock: Arc<dyn Clock>,
+    active: Mutex<HashMap<ScanId, Active>>,
+    start_lock: tokio::sync::Mutex<()>,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl Runner {
+    /// A runner saving into `store`.
+    pub fn new(store: Store, config: Arc<ServiceConfig>, clock: Arc<dyn Clock>) -> Runner {
+        Runner {
+            store,
+            config,
+            clock,
+            active: Mutex::new(HashMap::new()),
+            start_lock: tokio::sync::Mutex::new(()),
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<ScanId, Active>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The running run of `scan` and its progress, if it runs.
+    pub fn running(&self, scan: ScanId) -> Option<(RunId, Progress)> {
+        self.active()
+            .get(&scan)
+            .map(|a| (a.run, *a.progress.lock().unwrap_or_else(|e| e.into_inner())))
+    }
+
+    /// The progress of `run`, if it is running.
+    pub fn progress_of(&self, run: RunId) -> Option<Progress> {
+        self.active()
+            .values()
+            .find(|a| a.run == run)
+            .map(|a| *a.progress.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// How many runs are under way.
+    pub fn running_count(&self) -> usize {
+        self.active().len()
+    }
+
+    /// Starts a run of `def` now. `audit` names who asked (actor, via, client); the runner
+    /// records it as `run.start` with the run and the scan.
+    pub async fn start(
+        self: &Arc<Self>,
+        def: &ScanDefinition,
+        origin: RunOrigin,
+        audit: NewAuditEntry,
+    ) -> Result<RunId, StartError> {
+        let _one_at_a_time = self.start_lock.lock().await;
+        let scan = def.scan.id;
+        if self.shutdown.is_cancelled() {
+            return Err(StartError::ShuttingDown);
+        }
+        if let Some(active) = self.active().get(&scan) {
+            return Err(StartError::Running {
+                scan,
+                run: active.run,
+            });
+        }
+        let now = self.clock.now();
+        if let Some(window) = def
+            .window
+            .as_ref()
+            .filter(|w| !w.contains(&self.config.time_zone, now))
+        {
+            return Err(StartError::OutsideWindow {
+                scan,
+                window: window.to_string(),
+                opens: window.defer(&self.config.time_zone, now),
+            });
+        }
+        let (request, plan) =
+            scan_request(def, &self.config).map_err(|(field, detail)| StartError::Unrunnable {
+                scan,
+                field,
+                detail,
+            })?;
+        let total = request.targets.addresses().len() as u64;
+        let run = self.store.start_run(scan, now, total).await?;
+        let mut entry = audit;
+        entry.at = now;
+        entry.action = "run.start".into();
+        entry.target = Some(format!("run:{run}"));
+        entry.detail = serde_json::json!({
+            "scan": scan.0,
+            "name": def.scan.name,
+            "trigger": origin.trigger,
+            "targets": def.scan.targets,
+        });
+        if let Err(e) = self.record_start(run, &origin, &entry).await {
+            // never leave a run marked running without a task behind it
+            self.close_failed(run, &format!("recording the start failed: {e}"))
+                .await;
+            return Err(e.into());
+        }
+
+        let cancel = self.shutdown.child_token();
+        let progress = Arc::new(Mutex::new(Progress {
+            total,
+            ..Progress::default()
+        }));
+        let (done_tx, done) = watch::channel(false);
+        self.active().insert(
+            scan,
+            Active {
+                run,
+                cancel: cancel.clone(),
+                progress: progress.clone(),
+                done,
+            },
+        );
+        let runner = self.clone();
+        self.tasks.spawn(async move {
+            let outcome = run_scan(plan.probe, request.clone(), cancel, &|p| {
+                *progress.lock().unwrap_or_else(|e| e.into_inner()) = p;
+            })
+            .await;
+            runner.finish(scan, run, &request, outcome).await;
+            runner.active().remove(&scan);
+            let _ = done_tx.send(true);
+        });
+        tracing::info!(scan = scan.0, run = run.0, "run started");
+        Ok(run)
+    }
+
+    async fn record_start(
+        &self,
+        run: RunId,
+        origin: &RunOrigin,
+        entry: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        self.store.set_run_origin(run, origin).await?;
+        self.store.record_audit(entry).await?;
+        Ok(())
+    }
+
+    /// Closes `run` as failed with no results (logged if even that fails).
+    async fn close_failed(&self, run: RunId, message: &str) {
+        let failed = RunResult {
+            status: RunStatus::Failed,
+            ended: self.clock.now(),
+            changes: &[],
+            probe_log: &[],
+            error: Some(message),
+        };
+        if let Err(e) = self.store.finish_run(run, &failed).await {
+            tracing::error!(run = run.0, "closing the run as failed: {e}");
+        }
+    }
+
+    /// Stops the running run of `scan` and waits until it is saved; returns it, or `None`
+    /// when the scan is not running. `audit` names who asked; recorded as `run.stop`.
+    pub async fn stop(
+        &self,
+        scan: ScanId,
+        audit: NewAuditEntry,
+    ) -> Result<Option<RunId>, StoreError> {
+        let Some(active) = self.active().get(&scan).cloned() else {
+            return Ok(None);
+        };
+        active.cancel.cancel();
+        let mut entry = audit;
+        entry.at = self.clock.now();
+        entry.action = "run.stop".into();
+        entry.target = Some(format!("run:{}", active.run));
+        entry.detail = serde_json::json!({ "scan": scan.0 });
+        self.store.record_audit(&entry).await?;
+        let mut done = active.done.clone();
+        let _ = tokio::time::timeout(STOP_WAIT, done.wait_for(|d| *d)).await;
+        Ok(Some(active.run))
+    }
+
+    /// Stops every run (saved as cancelled) and waits for them; no run starts afterwards.
+    pub async fn shutdown(&self) {
+        {
+            let _no_more_starts = self.start_lock.lock().await;
+            self.shutdown.cancel();
+        }
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    /// Merges and saves what the engine returned; on a failure to save, tries to close the
+    /// run as failed (else it stays running until the next start marks it interrupted).
+    async fn finish(
+        &self,
+        scan: ScanId,
+        run: RunId,
+        request: &ScanRequest,
+        outcome: Result<ScanOutcome, ScanError>,
+    ) {
+        let saved = self.save(run, request, outcome).await;
+        let (status, summary, error) = match saved {
+            Ok((status, summary)) => (status, Some(summary), None),
+            Err(e) => {
+                tracing::error!(run = run.0, "saving the run: {e}");
+                let message = format!("saving the run failed: {e}");
+                self.close_failed(run, &message).await;
+                (RunStatus::Failed, None, Some(message))
+            }
+        };
+        let entry = NewAuditEntry {
+            at: self.clock.now(),
+            actor: "system".into(),
+            via: "system".into(),
+            action: "run.end".into(),
+            target: Some(format!("run:{run}")),
+            detail: serde_json::json!({
+                "scan": scan.0,
+                "status": status,
+                "new_devices": summary.map(|s| s.new_devices),
+                "updated_devices": summary.map(|s| s.updated_devices),
+                "error": error,
+            }),
+            client: None,
+        };
+        if let Err(e) = self.store.record_audit(&entry).await {
+            tracing::error!(run = run.0, "recording the end of the run: {e}");
+        }
+        tracing::info!(scan = scan.0, run = run.0, status = %status, "run ended");
+    }
+
+    async fn save(
+        &self,
+        run: RunId,
+        request: &ScanRequest,
+        outcome: Result<ScanOutcome, ScanError>,
+    ) -> Result<(RunStatus, RunSummary), StoreError> {
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let message = e.to_string();
+                let result = RunResult {
+                    status: RunStatus::Failed,
+                    ended: self.clock.now(),
+                    changes: &[],
+                    probe_log: &[],
+                    error: Some(&message),
+                };
+                let summary = self.store.finish_run(run, &result).await?;
+                return Ok((RunStatus::Failed, summary));
+            }
+        };
+        let keys: Vec<_> = outcome
+            .observations
+            .iter()
+            .flat_map(observation_keys)
+            .collect();
+        let mut merge = RunMerge::new(self.store.devices_by_keys(&keys).await?);
+        for obs in &outcome.observations {
+            merge.absorb(obs);
+        }
+        let changes = merge.into_changes();
+        let status = match outcome.status {
+            ScanStatus::Cancelled => RunStatus::Cancelled,
+            ScanStatus::Completed | ScanStatus::TimedOut | ScanStatus::DeviceLimit => {
+                RunStatus::Completed
+            }
+        };
+        let note = self.note(&outcome, request);
+        let result = RunResult {
+            status,
+            ended: self.clock.now(),
+            changes: &changes,
+            probe_log: &outcome.probe_log,
+            error: note.as_deref(),
+        };
+        let summary = self.store.finish_run(run, &result).await?;
+        Ok((status, summary))
+    }
+
+    fn note(&self, outcome: &ScanOutcome, request: &ScanRequest) -> Option<String> {
+        match outcome.status {
+            ScanStatus::Completed => None,
+            ScanStatus::Cancelled if self.shutdown.is_cancelled() => {
+                Some("stopped: the sensor was shutting down".into())
+            }
+            ScanStatus::Cancelled => Some("stopped on request".into()),
+            ScanStatus::TimedOut => Some(format!(
+                "stopped at the scan time limit of {} s",
+                request.pacing.scan_timeout_secs
+            )),
+            ScanStatus::DeviceLimit => Some(format!(
+                "stopped at the device limit of {}",
+                request.pacing.device_limit
+            )),
+        }
+    }
+}
