@@ -132,7 +132,9 @@ done < <(ss -Hltn "sport = :$PORT" | awk '{print $4}' | grep -E '^127\.1\.' || t
 # ---------------------------------------------------------------- build
 BIN=$WORK/otsensor                    # a copy: a rebuild by someone else cannot swap it mid-run
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
+SKIPPED=" (SKIP_BUILD=1: not rebuilt by this run; the rev is that of the tree now)"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  SKIPPED=""
   log "cargo build --release -p otsensor"
   if ! (cd "$REPO" && cargo build --release -p otsensor) > "$OUT/build.log" 2>&1; then
     log "build failed; retrying once in 20 s (the tree may be mid-edit by someone else)"
@@ -143,6 +145,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -x "$TARGET_DIR/release/otsensor" ] || die "no $TARGET_DIR/release/otsensor"
 cp "$TARGET_DIR/release/otsensor" "$BIN"
+BUILT=$(date -u -r "$TARGET_DIR/release/otsensor" '+%Y-%m-%d %H:%M UTC')
 REV=$(git -C "$REPO" rev-parse --short=12 HEAD 2> /dev/null || echo unknown)
 DIRTY=$(git -C "$REPO" status --porcelain -- crates Cargo.toml Cargo.lock 2> /dev/null | wc -l)
 [ "$DIRTY" = 0 ] || REV="$REV + $DIRTY uncommitted file(s) under crates/ or Cargo.*"
@@ -311,6 +314,7 @@ fi
   echo "kernel=$(uname -r)"
   echo "os=Debian $(cat /etc/debian_version)"
   echo "rev=$REV"
+  echo "built=$BUILT$SKIPPED"
   echo "otsensor_version=$("$BIN" --version)"
   echo "nmap_version=$(nmap --version | head -1)"
   echo "pymodbus=$("$PY" -c 'import pymodbus; print(pymodbus.__version__)')"

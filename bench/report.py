@@ -228,7 +228,7 @@ w("")
 w(f"- {facts['nproc']} CPUs ({facts['cpu']}), {facts['mem']} RAM, kernel {facts['kernel']}, {facts['os']}")
 w(f"- load before: `{facts['load_before'].strip()}`; after: `{facts['load_after'].strip()}` "
   "(the machine is shared: other builds and tests may run at the same time, hence medians)")
-w(f"- otsensor {facts['rev']} (`{facts['otsensor_version']}`, release build, {facts['rustc']})")
+w(f"- otsensor {facts['rev']} (`{facts['otsensor_version']}`, release build of {facts.get('built', '?')}, {facts['rustc']})")
 w(f"- {facts['nmap_version']}; {facts['gcc']}")
 w("")
 w("## Results")

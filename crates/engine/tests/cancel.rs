@@ -23,7 +23,7 @@ async fn cancel_stops_a_slash_16_sweep_within_one_second_and_closes_every_socket
     let cancel = CancellationToken::new();
     // default pacing: 1000 packets/s overall, so the sweep would take over a minute
     let req = ScanRequest {
-        targets: TargetSet::parse(["127.1.0.0/16"], 65_536).unwrap(),
+        targets: TargetSet::parse(["127.3.0.0/16"], 65_536).unwrap(),
         scope: Scope::default(),
         pacing: Pacing::default(),
         port: 502,

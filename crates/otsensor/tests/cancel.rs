@@ -10,7 +10,7 @@ fn ctrl_c_stops_a_slash_16_sweep_within_one_second() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_otsensor"))
         .args(["scan", "plc", "--protocol", "modbus", "--data"])
         .arg(data.path())
-        .arg("127.1.0.0/16")
+        .arg("127.3.0.0/16")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -226,7 +226,7 @@ async fn serve_survives_kill_9_with_the_run_marked_interrupted_and_no_device_los
 
     // a /16 sweep, killed with SIGKILL in the middle
     let (_, sweep) = call(&http, reqwest::Method::POST, format!("{url}/api/scans"), &admin, Some(json!({
-        "name": "sweep", "use_case": {"kind": "plc", "protocol": "modbus"}, "targets": ["127.1.0.0/16"],
+        "name": "sweep", "use_case": {"kind": "plc", "protocol": "modbus"}, "targets": ["127.3.0.0/16"],
     }))).await;
     let (status, cut) = call(
         &http,

@@ -296,10 +296,10 @@ async fn stopping_a_running_slash_16_sweep_takes_under_a_second() {
     let sensor = Sensor::start("127.0.100.21", data.path()).await;
     let admin = sensor.login("admin1").await;
     let analyst = sensor.login("analyst1").await;
-    // nothing listens on 127.1.0.0/16: every probe is refused, about 1000 per second (the
+    // nothing listens on 127.3.0.0/16 (the Modbus benchmark uses 127.1.0.0/16): every probe is refused, about 1000 per second (the
     // default global rate), so the sweep would take over a minute
     let scan = sensor
-        .create_scan(&admin, modbus_scan("sweep", &["127.1.0.0/16"]))
+        .create_scan(&admin, modbus_scan("sweep", &["127.3.0.0/16"]))
         .await;
     let id = scan["id"].as_i64().unwrap();
     let run = sensor
@@ -548,7 +548,7 @@ fn a_restart_marks_the_cut_off_run_interrupted_and_plans_afresh() {
     let (scan_id, run_id) = first.block_on(async {
         let sensor = Sensor::start("127.0.100.23", data.path()).await;
         let admin = sensor.login("admin1").await;
-        let mut body = modbus_scan("sweep", &["127.1.0.0/16"]);
+        let mut body = modbus_scan("sweep", &["127.3.0.0/16"]);
         body["schedule"] =
             json!({"kind": "every", "every": 1, "unit": "days", "start": "2030-01-01T00:00:00"});
         let scan = sensor.create_scan(&admin, body).await;
