@@ -51,7 +51,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 unset OTSENSOR_LOG OTSENSOR_CONFIG OTSENSOR_DATA   # logging at its default (warn), no config file
 
 # The servers: address|vendor|product code|revision|product name|model. Each one also gets
-# --app-name bench-sweep-<n>, which marks its process as this benchmark's (see stop_leftovers).
+# --app-name bench-sweep-<n>, which marks its process as this benchmark's (see is_our_server).
 SERVERS=(
   "127.1.0.10|Schneider Electric|BMX P34 2020|v2.70|Modicon M340|BMX P34 2020"
   "127.1.3.20|Wago|750-8212|03.10.08|PFC200|750-8212/025-000"
@@ -95,8 +95,13 @@ WORK=$(mktemp -d /tmp/otsensor-bench.XXXXXX)
 SERVER_PIDS=()
 is_our_server() {  # is_our_server PID IP: a modbus_server.py of this benchmark on IP
   local cmd
-  cmd=$(tr '\0' ' ' < "/proc/$1/cmdline" 2> /dev/null) || return 1
+  cmd=$({ tr '\0' ' ' < "/proc/$1/cmdline"; } 2> /dev/null) || return 1
   [[ $cmd == *modbus_server.py*"--host $2 "*"--app-name $MARK-"* ]]
+}
+is_ours_pid() {  # a modbus_server.py of this benchmark (a PID that died may have been reused)
+  local cmd
+  cmd=$({ tr '\0' ' ' < "/proc/$1/cmdline"; } 2> /dev/null) || return 1
+  [[ $cmd == *modbus_server.py*"--app-name $MARK-"* ]]
 }
 listener_pid() {  # listener_pid IP -> pid of the process listening on IP:PORT (empty if none)
   ss -Hltnp "src = $1 and sport = :$PORT" 2> /dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2
@@ -109,7 +114,7 @@ stop_pid() {
 }
 cleanup() {
   local rc=$? pid
-  for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+  for pid in "${SERVER_PIDS[@]}"; do is_ours_pid "$pid" && stop_pid "$pid"; done
   rm -rf "$WORK"
   [ ${#SERVER_PIDS[@]} = 0 ] || log "stopped ${#SERVER_PIDS[@]} servers"
   exit $rc
@@ -152,20 +157,17 @@ DIRTY=$(git -C "$REPO" status --porcelain -- crates Cargo.toml Cargo.lock 2> /de
 gcc -O2 -Wall -pthread -o "$WORK/connect_loop" "$BENCH/connect_loop.c"
 
 # ---------------------------------------------------------------- start the servers
-: > "$OUT/servers.tsv"
-n=0
-for s in "${SERVERS[@]}"; do
-  IFS='|' read -r ip vendor code rev pname model <<< "$s"
-  n=$((n + 1))
+start_server() {  # start_server INDEX: starts SERVERS[INDEX] in its own session
+  local ip vendor code rev pname model n=$(($1 + 1))
+  IFS='|' read -r ip vendor code rev pname model <<< "${SERVERS[$1]}"
   setsid "$PY" "$TB/peers/modbus_server.py" --host "$ip" --port "$PORT" --vendor "$vendor" \
     --product-code "$code" --revision "$rev" --product-name "$pname" --model "$model" \
     --url "http://bench-$n.example.invalid" --app-name "$MARK-$n" \
-    > "$OUT/run/server-$ip.log" 2>&1 < /dev/null &
-  SERVER_PIDS+=($!)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ip" "$vendor" "$code" "$rev" "$pname" "$model" >> "$OUT/servers.tsv"
-done
-for s in "${SERVERS[@]}"; do
-  ip=${s%%|*}
+    >> "$OUT/run/server-$ip.log" 2>&1 < /dev/null &
+  SERVER_PIDS[$1]=$!
+}
+await_server() {  # await_server INDEX: waits until it listens, and checks that it is ours
+  local ip=${SERVERS[$1]%%|*} i pid
   for ((i = 0; i < 300; i++)); do
     [ -n "$(ss -Hltn "src = $ip and sport = :$PORT")" ] && break
     sleep 0.1
@@ -173,9 +175,35 @@ for s in "${SERVERS[@]}"; do
   pid=$(listener_pid "$ip")
   [ -n "$pid" ] || { tail -5 "$OUT/run/server-$ip.log" >&2; die "server $ip:$PORT did not listen within 30 s"; }
   is_our_server "$pid" "$ip" || die "$ip:$PORT is held by pid $pid, not by our server"
+  SERVER_PIDS[$1]=$pid
+  local bad
+  bad=$(ss -Hltnp | grep -E "pid=$pid," | awk '{print $4}' | grep -vE '^127\.' || true)
+  [ -z "$bad" ] || die "SAFETY: a server listens outside loopback: $bad"
+}
+RESTARTS=0
+servers_ok() {  # are all 5 servers (still) listening?
+  local s
+  for s in "${SERVERS[@]}"; do [ -n "$(ss -Hltn "src = ${s%%|*} and sport = :$PORT")" ] || return 1; done
+}
+revive_servers() {  # restarts any server that is gone (something outside this script may kill processes)
+  local i ip
+  for i in "${!SERVERS[@]}"; do
+    ip=${SERVERS[$i]%%|*}
+    [ -n "$(ss -Hltn "src = $ip and sport = :$PORT")" ] && continue
+    log "WARNING: server $ip is gone (pid ${SERVER_PIDS[$i]}, killed from outside?); restarting it"
+    ! is_ours_pid "${SERVER_PIDS[$i]}" || stop_pid "${SERVER_PIDS[$i]}"
+    RESTARTS=$((RESTARTS + 1))
+    start_server "$i"
+    await_server "$i"
+  done
+}
+: > "$OUT/servers.tsv"
+for i in "${!SERVERS[@]}"; do
+  start_server "$i"
+  IFS='|' read -r ip vendor code rev pname model <<< "${SERVERS[$i]}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ip" "$vendor" "$code" "$rev" "$pname" "$model" >> "$OUT/servers.tsv"
 done
-bad=$(ss -Hltnp | grep -E "pid=($(IFS='|'; echo "${SERVER_PIDS[*]}"))," | awk '{print $4}' | grep -vE '^127\.' || true)
-[ -z "$bad" ] || die "SAFETY: a server listens outside loopback: $bad"
+for i in "${!SERVERS[@]}"; do await_server "$i"; done
 log "5 servers listen: $(printf '%s ' "${SERVERS[@]%%|*}")"
 
 # ---------------------------------------------------------------- measuring
@@ -199,14 +227,21 @@ wait_quiet() {  # prints the idle % seen last
 }
 # measure NAME ROUND OUTFILE CMD... : runs CMD under GNU time -v, stdout to OUTFILE; appends a line
 # to runs.tsv: name round wall_s max_rss_kb user_s sys_s start_ns end_ns idle_pct_before
+# A run during which a server disappeared is measured again, once (with FRESH=DIR emptied first).
 measure() {
   local name=$1 round=$2 out=$3; shift 3
-  local tag=$name.$round t0 t1 idle
-  wait_quiet > "$WORK/idle"; idle=$(cat "$WORK/idle")
-  t0=$(date +%s%N)
-  /usr/bin/time -v -o "$OUT/raw/$tag.time" "$@" > "$out" 2> "$OUT/raw/$tag.err" \
-    || { tail -5 "$OUT/raw/$tag.err" >&2; die "$name failed: $*"; }
-  t1=$(date +%s%N)
+  local tag=$name.$round t0 t1 idle attempt
+  for attempt in 1 2; do
+    revive_servers
+    [ -z "${FRESH:-}" ] || rm -rf "$FRESH"
+    wait_quiet > "$WORK/idle"; idle=$(cat "$WORK/idle")
+    t0=$(date +%s%N)
+    /usr/bin/time -v -o "$OUT/raw/$tag.time" "$@" > "$out" 2> "$OUT/raw/$tag.err" \
+      || { tail -5 "$OUT/raw/$tag.err" >&2; die "$name failed: $*"; }
+    t1=$(date +%s%N)
+    servers_ok && break
+    log "WARNING: a server disappeared during $name round $round$([ $attempt = 1 ] && echo '; measuring it again')"
+  done
   local rss user sys
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$OUT/raw/$tag.time")
   user=$(awk -F': ' '/User time/ {print $2}' "$OUT/raw/$tag.time")
@@ -219,8 +254,7 @@ measure() {
 run_otsensor() {  # run_otsensor NAME ROUND [pacing flags...]
   local name=$1 round=$2; shift 2
   local data=$WORK/data-$name-$round
-  rm -rf "$data"
-  measure "$name" "$round" "$OUT/raw/$name.$round.jsonl" \
+  FRESH=$data measure "$name" "$round" "$OUT/raw/$name.$round.jsonl" \
     "$BIN" scan plc --protocol modbus --format json --data "$data" "$@" "$SWEEP"
   # the run's own times (scan start and end) and the store's size, for the phase breakdown
   python3 - "$data/otsensor.db" "$name" "$round" "$(du -sk "$data" | cut -f1)" >> "$OUT/phases.tsv" <<'PYEOF'
@@ -326,6 +360,7 @@ fi
   echo "repeat=$REPEAT"
   echo "quiet_idle=$QUIET_IDLE"
   echo "quiet_budget=$QUIET_BUDGET"
+  echo "server_restarts=$RESTARTS"
   echo "quiet_spent=$QUIET_SPENT"
   echo "load_before=$(cat "$OUT/load-before")"
   echo "load_after=$(cat "$OUT/load-after")"

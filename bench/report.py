@@ -329,6 +329,7 @@ w("From each run's own timestamps (the store's `runs.started_at` / `ended_at`, i
   "and Modbus requests) / after the scan (inventory merge, saving devices and one probe-log row per "
   "address in one transaction, JSON output, exit). Each part is the median over the rounds.")
 w("")
+parts_of = {}
 w("| run | start s | scan s | after the scan s | probe-log rows | store size MB | per row after the scan |")
 w("|---|---:|---:|---:|---:|---:|---:|")
 for name in ("otsensor-raised", "otsensor-default") + tuple(f"trial-parallel-{p}" for p in facts["parallel_candidates"].split()):
@@ -340,16 +341,24 @@ for name in ("otsensor-raised", "otsensor-default") + tuple(f"trial-parallel-{p}
                           (r["t1"] - ph["ended"]) / 1e9, ph["rows"], ph["kb"] / 1024))
     if parts:
         med = [statistics.median(x[i] for x in parts) for i in range(5)]
+        parts_of[name] = med
         per_row = med[2] / med[3] * 1e6 if med[3] else 0
         w(f"| {name} | {med[0]:.2f} | {med[1]:.2f} | {med[2]:.2f} | {int(med[3])} | {med[4]:.1f} | {per_row:.0f} µs |")
 w("")
 if floor:
     n, took, ver = floor
-    w(f"SQLite alone (Python's sqlite3, SQLite {ver}) inserts the same {n} probe-log rows into a copy of that "
-      f"store in {took:.2f} s ({took / n * 1e6:.1f} µs per row: one prepared statement, one transaction, WAL, "
-      "synchronous=NORMAL, foreign keys on), so most of the time after the scan is the per-row cost of "
-      "`insert_probe_log` (one awaited sqlx query per row, each a round trip to sqlx's SQLite worker thread), "
-      "not SQLite.")
+    text = (f"SQLite alone (Python's sqlite3, SQLite {ver}) inserts the same {n} probe-log rows into a copy of "
+            f"that store in {took:.2f} s ({took / n * 1e6:.1f} µs per row: one prepared statement, one transaction, "
+            "WAL, synchronous=NORMAL, foreign keys on)")
+    after_b = parts_of.get("otsensor-raised", [0, 0, 0])[2]
+    if after_b > 2 * took:
+        text += (f"; otsensor's {after_b:.2f} s after the scan is mostly its own per-row overhead in saving the "
+                 "probe log (with one awaited sqlx query per row, each row is a round trip to sqlx's SQLite "
+                 "worker thread), not SQLite.")
+    else:
+        text += (f"; otsensor's {after_b:.2f} s after the scan (merge, store, output, exit) is about that: "
+                 "saving the probe log is no longer a bottleneck.")
+    w(text)
     w("")
 w("## Reading")
 w("")
@@ -359,10 +368,10 @@ for r in sorted(runs.get("otsensor-raised", []), key=lambda r: r["wall"]):
     if ph:
         bp.append(((ph["started"] - r["t0"]) / 1e9, (ph["ended"] - ph["started"]) / 1e9, (r["t1"] - ph["ended"]) / 1e9))
 if b and bp:
-    start_s, scan_s, after_s = bp[(len(bp) - 1) // 2]   # the round with the median wall time
-    w(f"- In its median round, otsensor-raised spends {after_s:.2f} s of {start_s + scan_s + after_s:.2f} s "
-      f"({after_s / (start_s + scan_s + after_s) * 100:.0f} %) after the scan, saving {SWEEP}'s probe log, "
-      f"and {scan_s:.2f} s in the scan itself.")
+    start_s, scan_s, after_s = parts_of["otsensor-raised"][:3]
+    w(f"- otsensor-raised (medians of its parts) spends {start_s:.2f} s starting, {scan_s:.2f} s in the scan and "
+      f"{after_s:.2f} s after it (merge, saving the probe log of {SWEEP}, output, exit): the scan is "
+      f"{scan_s / (start_s + scan_s + after_s) * 100:.0f} % of its time.")
     if d:
         line = f"- The scan alone is {scan_s / d['median']:.2f}x the single-thread C loop"
         if dj:
@@ -370,7 +379,7 @@ if b and bp:
         if c:
             line += f"; nmap as a whole takes {c['median'] / scan_s:.2f}x otsensor's scan phase"
         w(line + ".")
-    if floor and c:
+    if floor and c and after_s > 2 * floor[1]:
         proj = start_s + scan_s + floor[1] + 0.05
         w(f"- Were the probe log written at SQLite's own speed ({floor[1]:.2f} s, above), b would take about "
           f"{proj:.2f} s: nmap / otsensor about {c['median'] / proj:.1f}x, otsensor / C loop about {proj / d['median']:.2f}x.")
@@ -387,6 +396,9 @@ if a:
     if ph:
         w(f"- Default pacing: the scan phase ({(ph['ended'] - ph['started']) / 1e9:.1f} s) is the global limit of "
           "1000 packets/s over 65,536 SYNs (65.5 s) by design; --parallel and the per-device rate do not bind here.")
+if int(facts.get("server_restarts", "0") or 0):
+    w(f"- WARNING: {facts['server_restarts']} server(s) disappeared during this run (killed from outside the "
+      "script) and were restarted; the runs they spoiled were measured again (see the script's log).")
 w("- Profile notes and the suggested fixes: bench/README.md.")
 w("")
 w("Raw output of this run (stdout, stderr and GNU time of each run; nmap output gzipped): `bench/out/`.")
