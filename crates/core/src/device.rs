@@ -1,5 +1,6 @@
 //! Devices of the inventory: identity (key, parent, position) and typed attributes.
 
+use crate::network::{Interface, Neighbor, PortSighting, TableCounts};
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -312,6 +313,31 @@ pub struct Attributes {
     pub description: Option<String>,
     /// Protocols the device answered.
     pub protocols: BTreeSet<Protocol>,
+    /// The vendor of the MAC address's OUI (IEEE registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_vendor: Option<String>,
+    /// A network device's interfaces, by ifIndex.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<Interface>,
+    /// A network device's LLDP/CDP neighbours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbors: Vec<Neighbor>,
+    /// Where switches saw the device, one sighting per switch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_on: Vec<PortSighting>,
+    /// The switch port the device is plugged into (the last access-port sighting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_port: Option<PortSighting>,
+    /// A switch's table sizes when it was last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_tables: Option<TableCounts>,
+}
+
+impl Attributes {
+    /// The vendor to show: the one a protocol named, else the MAC's OUI vendor.
+    pub fn best_vendor(&self) -> Option<&str> {
+        self.vendor.as_deref().or(self.mac_vendor.as_deref())
+    }
 }
 
 /// A device of the inventory.

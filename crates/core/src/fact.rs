@@ -2,6 +2,7 @@
 
 use crate::device::{Attributes, DeviceType, MacAddr, PlcMode};
 use crate::merge::AttributeChange;
+use crate::network::{Interface, Neighbor, PortSighting, TableCounts};
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,19 @@ pub enum Fact {
     Location(String),
     /// The device's own description of itself.
     Description(String),
+    /// The vendor the IEEE registry gives the MAC address's OUI (a weaker vendor: exports show it
+    /// only when no protocol named the vendor).
+    MacVendor(String),
+    /// Every interface of a network device (replaces the previous list; a change of operational
+    /// status alone is refreshed silently).
+    Interfaces(Vec<Interface>),
+    /// Every LLDP/CDP neighbour of a network device (replaces the previous list).
+    Neighbors(Vec<Neighbor>),
+    /// A switch saw the device on a port (and VLAN); an access port (not an uplink) becomes the
+    /// device's access port.
+    SeenOn(PortSighting),
+    /// How many rows each table of a switch held (refreshed silently: not a change).
+    SwitchTables(TableCounts),
 }
 
 impl Fact {
@@ -76,6 +90,12 @@ impl Fact {
             Fact::SoftwareVersion(_) => "software_version",
             Fact::Location(_) => "location",
             Fact::Description(_) => "description",
+            Fact::MacVendor(_) => "mac_vendor",
+            Fact::Interfaces(_) => "interfaces",
+            Fact::Neighbors(_) => "neighbors",
+            Fact::SeenOn(s) if s.uplink => "seen_on",
+            Fact::SeenOn(_) => "access_port",
+            Fact::SwitchTables(_) => "switch_tables",
         }
     }
 
@@ -110,8 +130,137 @@ impl Fact {
             Fact::SoftwareVersion(s) => set_text(name, &mut attrs.software_version, s),
             Fact::Location(s) => set_text(name, &mut attrs.location, s),
             Fact::Description(s) => set_text(name, &mut attrs.description, s),
+            Fact::MacVendor(s) => set_text(name, &mut attrs.mac_vendor, s),
+            Fact::Interfaces(list) => apply_interfaces(name, attrs, list),
+            Fact::Neighbors(list) => apply_neighbors(name, attrs, list),
+            Fact::SeenOn(sighting) => apply_sighting(name, attrs, sighting),
+            Fact::SwitchTables(counts) => {
+                attrs.switch_tables = Some(*counts);
+                None
+            }
         }
     }
+}
+
+/// Replaces the interface list; a change is reported unless only operational states moved.
+fn apply_interfaces(
+    name: &str,
+    attrs: &mut Attributes,
+    list: &[Interface],
+) -> Option<AttributeChange> {
+    let mut sorted = list.to_vec();
+    sorted.sort_by_key(|i| i.index);
+    let stable = |l: &[Interface]| -> Vec<Interface> {
+        l.iter()
+            .map(|i| Interface {
+                oper_status: None,
+                ..i.clone()
+            })
+            .collect()
+    };
+    let changed = stable(&attrs.interfaces) != stable(&sorted);
+    let old =
+        (!attrs.interfaces.is_empty()).then(|| format!("{} interfaces", attrs.interfaces.len()));
+    let new = format!("{} interfaces", sorted.len());
+    attrs.interfaces = sorted;
+    changed.then(|| AttributeChange {
+        attribute: name.to_string(),
+        old,
+        new,
+    })
+}
+
+/// Replaces the neighbour list; the change names the neighbours that came and went.
+fn apply_neighbors(
+    name: &str,
+    attrs: &mut Attributes,
+    list: &[Neighbor],
+) -> Option<AttributeChange> {
+    let mut sorted = list.to_vec();
+    sorted.sort_by(|a, b| {
+        (
+            a.local_if_index,
+            &a.local_port,
+            a.protocol,
+            &a.chassis_id,
+            &a.port,
+        )
+            .cmp(&(
+                b.local_if_index,
+                &b.local_port,
+                b.protocol,
+                &b.chassis_id,
+                &b.port,
+            ))
+    });
+    if attrs.neighbors == sorted {
+        return None;
+    }
+    let label = |n: &Neighbor| {
+        format!(
+            "{} {} on {}",
+            n.protocol.name(),
+            n.label(),
+            n.local_port.as_deref().unwrap_or("?")
+        )
+    };
+    let added: Vec<String> = sorted
+        .iter()
+        .filter(|n| !attrs.neighbors.contains(n))
+        .map(label)
+        .collect();
+    let removed = attrs
+        .neighbors
+        .iter()
+        .filter(|n| !sorted.contains(n))
+        .count();
+    let old = (!attrs.neighbors.is_empty()).then(|| format!("{} neighbors", attrs.neighbors.len()));
+    let mut new = format!("{} neighbors", sorted.len());
+    if !added.is_empty() {
+        let shown: Vec<&str> = added.iter().take(5).map(String::as_str).collect();
+        new.push_str(&format!("; new: {}", shown.join(", ")));
+        if added.len() > 5 {
+            new.push_str(&format!(" and {} more", added.len() - 5));
+        }
+    }
+    if removed > 0 {
+        new.push_str(&format!("; gone: {removed}"));
+    }
+    attrs.neighbors = sorted;
+    Some(AttributeChange {
+        attribute: name.to_string(),
+        old,
+        new,
+    })
+}
+
+/// Records where a switch saw the device: one sighting per switch; an access port also
+/// becomes the device's access port.
+fn apply_sighting(
+    name: &str,
+    attrs: &mut Attributes,
+    sighting: &PortSighting,
+) -> Option<AttributeChange> {
+    let previous = attrs
+        .seen_on
+        .iter()
+        .position(|s| s.switch == sighting.switch);
+    let before = previous.map(|i| attrs.seen_on.remove(i));
+    attrs.seen_on.push(sighting.clone());
+    attrs.seen_on.sort();
+    if !sighting.uplink {
+        let old = attrs.access_port.replace(sighting.clone());
+        return (old.as_ref() != Some(sighting)).then(|| AttributeChange {
+            attribute: name.to_string(),
+            old: old.map(|s| s.to_string()),
+            new: sighting.to_string(),
+        });
+    }
+    (before.as_ref() != Some(sighting)).then(|| AttributeChange {
+        attribute: name.to_string(),
+        old: before.map(|s| s.to_string()),
+        new: sighting.to_string(),
+    })
 }
 
 fn set_text(name: &str, slot: &mut Option<String>, value: &str) -> Option<AttributeChange> {
@@ -152,6 +301,69 @@ mod tests {
             .apply(&mut attrs)
             .unwrap();
         assert_eq!(change.old.as_deref(), Some("Wago"));
+    }
+
+    #[test]
+    fn an_access_port_sighting_sets_the_access_port_and_an_uplink_does_not() {
+        let mut attrs = Attributes::default();
+        let switch: std::net::IpAddr = "127.0.0.51".parse().unwrap();
+        let access = PortSighting {
+            switch,
+            port: Some("Gi1/0/3".into()),
+            if_index: Some(3),
+            vlan: Some(5),
+            uplink: false,
+        };
+        let change = Fact::SeenOn(access.clone()).apply(&mut attrs).unwrap();
+        assert_eq!(change.attribute, "access_port");
+        assert_eq!(change.new, "127.0.0.51 port Gi1/0/3 vlan 5");
+        assert_eq!(Fact::SeenOn(access.clone()).apply(&mut attrs), None);
+        let other: std::net::IpAddr = "127.0.0.52".parse().unwrap();
+        let uplink = PortSighting {
+            switch: other,
+            port: Some("Te1/1".into()),
+            if_index: Some(49),
+            vlan: None,
+            uplink: true,
+        };
+        let change = Fact::SeenOn(uplink).apply(&mut attrs).unwrap();
+        assert_eq!(change.attribute, "seen_on");
+        assert_eq!(attrs.access_port, Some(access));
+        assert_eq!(attrs.seen_on.len(), 2);
+    }
+
+    #[test]
+    fn interface_status_alone_is_not_a_change() {
+        use crate::network::OperStatus;
+        let mut attrs = Attributes::default();
+        let up = Interface {
+            index: 1,
+            name: Some("Gi1/0/1".into()),
+            description: None,
+            alias: None,
+            mac: None,
+            speed_bps: Some(1_000_000_000),
+            if_type: Some(6),
+            admin_up: Some(true),
+            oper_status: Some(OperStatus::Up),
+            uplink: false,
+        };
+        assert!(
+            Fact::Interfaces(vec![up.clone()])
+                .apply(&mut attrs)
+                .is_some()
+        );
+        let down = Interface {
+            oper_status: Some(OperStatus::Down),
+            ..up.clone()
+        };
+        assert_eq!(Fact::Interfaces(vec![down]).apply(&mut attrs), None);
+        assert_eq!(attrs.interfaces[0].oper_status, Some(OperStatus::Down));
+        let renamed = Interface {
+            alias: Some("PLC-3".into()),
+            ..up
+        };
+        assert!(Fact::Interfaces(vec![renamed]).apply(&mut attrs).is_some());
     }
 
     #[test]

@@ -5,20 +5,28 @@
 //! enriched; [`TargetSet`] parses what an operator asked to scan and [`Scope`] says what the sensor
 //! may touch at all.
 
+pub mod credentials;
 pub mod device;
 pub mod fact;
 pub mod merge;
+pub mod network;
 pub mod observation;
+pub mod oui;
 pub mod pacing;
 pub mod probe;
 pub mod protocol;
 pub mod scope;
 pub mod target;
 
+pub use credentials::{Secret, SnmpCredentials};
 pub use device::{Device, DeviceKey, DeviceType, MacAddr, PlcMode, Position};
 pub use fact::Fact;
 pub use merge::{AttributeChange, Change, DeviceChange, merge};
-pub use observation::{Observation, SubObservation};
+pub use network::{
+    Interface, Link, LinkKind, Neighbor, NeighborProtocol, OperStatus, PortSighting, TableCounts,
+};
+pub use observation::{Observation, RelatedObservation, SubObservation};
+pub use oui::OuiTable;
 pub use pacing::Pacing;
 pub use probe::{Outcome, Pacer, Probe, ProbeContext, ProbeLogEntry, ProbeReport};
 pub use protocol::Protocol;
