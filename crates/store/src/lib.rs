@@ -21,7 +21,9 @@
 //! SQLite by default: one file, `<data dir>/otsensor.db`, in WAL mode (readers do not block the
 //! writer) with foreign keys on and a busy timeout. The schema lives in `migrations/` and is
 //! applied on [`Store::open`]. One module per aggregate: `devices` (devices and their history),
-//! `scans`, `runs` (runs, the devices of a run, the probe log). Times are RFC 3339 UTC text with
+//! `scans`, `runs` (runs, the devices of a run, the probe log), `links` (the device map's links
+//! between devices, as switches report them), `credentials` (SNMP credentials, sealed with
+//! ChaCha20-Poly1305 under a key file in the data directory). Times are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
 //!
@@ -43,13 +45,17 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod credentials;
 mod devices;
 mod error;
+mod links;
 mod runs;
 mod scans;
 
+pub use credentials::{CredentialSummary, KEY_FILE};
 pub use devices::HistoryEntry;
 pub use error::{DatabaseError, StoreError};
+pub use links::StoredLink;
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};
 

@@ -182,7 +182,8 @@ pub enum ClientError {
     /// No answer at authPriv, while the same user and authentication password are answered at
     /// authNoPriv: the agent drops requests it cannot decrypt (net-snmp does).
     #[error(
-        "{addr}: no answer to {request} at authPriv, but the agent accepts user {user:?} with this authentication password at authNoPriv: wrong privacy password or protocol ({privacy} was used)"
+        "{addr}: no answer to {request} at authPriv, but the agent accepts user {user:?} with this authentication password at authNoPriv: wrong privacy password or protocol ({privacy} was used){}",
+        context.as_ref().map(|c| format!(", or the agent has no context {c:?}")).unwrap_or_default()
     )]
     PrivacyRejected {
         /// The agent.
@@ -193,6 +194,20 @@ pub enum ClientError {
         user: String,
         /// The protocol used.
         privacy: PrivProtocol,
+        /// The context, when it may be the cause instead (the authNoPriv check could not tell).
+        context: Option<String>,
+    },
+    /// The agent answered, but refused the request (authorizationError).
+    #[error(
+        "{addr}: the agent refused {request}: {status}: the community or user may not read these objects at this security level (check the agent's access rules and views)"
+    )]
+    AccessDenied {
+        /// The agent.
+        addr: SocketAddr,
+        /// What was asked.
+        request: &'static str,
+        /// The error-status.
+        status: ErrorStatus,
     },
     /// The agent's answer did not decrypt.
     #[error(
@@ -266,6 +281,7 @@ impl ClientError {
         matches!(
             self,
             ClientError::UnknownUser { .. }
+                | ClientError::AccessDenied { .. }
                 | ClientError::WrongDigest { .. }
                 | ClientError::DecryptionError { .. }
                 | ClientError::PrivacyRejected { .. }
@@ -490,6 +506,13 @@ impl Client {
                     let gone = pending.remove(pdu.error_index as usize - 1);
                     out.insert(gone, Value::NoSuchObject);
                 }
+                ErrorStatus::AuthorizationError => {
+                    return Err(ClientError::AccessDenied {
+                        addr: self.addr,
+                        request: "GetRequest",
+                        status: pdu.error_status,
+                    });
+                }
                 ErrorStatus::TooBig if pending.len() > 1 => {
                     // ask one at a time
                     let half = pending.split_off(pending.len() / 2);
@@ -671,6 +694,7 @@ impl Client {
             return timeout;
         };
         let (privacy, user) = (*privacy, state.user.name.clone());
+        let context = (!state.context.is_empty()).then(|| state.context.clone());
         if state.engine.is_none() {
             return timeout;
         }
@@ -680,8 +704,15 @@ impl Client {
         let answer = self.exchange_v3_level(&probe, true, false).await;
         self.retries = saved_retries;
         match answer {
-            Ok(Answer::Response(_))
-            | Ok(Answer::Report {
+            // a response in the same context: the context exists, the privacy password is wrong
+            Ok(Answer::Response(_)) => ClientError::PrivacyRejected {
+                addr: self.addr,
+                request: request.name(),
+                user,
+                privacy,
+                context: None,
+            },
+            Ok(Answer::Report {
                 authenticated: true,
                 ..
             }) => ClientError::PrivacyRejected {
@@ -689,6 +720,7 @@ impl Client {
                 request: request.name(),
                 user,
                 privacy,
+                context,
             },
             _ => timeout,
         }

@@ -165,6 +165,13 @@ pub async fn walk_columns(
                 }
                 continue;
             }
+            ErrorStatus::AuthorizationError => {
+                return Err(ClientError::AccessDenied {
+                    addr: client.addr(),
+                    request: request.name(),
+                    status: pdu.error_status,
+                });
+            }
             ErrorStatus::NoSuchName if client.version() == Version::V1 => {
                 // SNMPv1: the named column has nothing after it
                 let Some(pos) = (pdu.error_index as usize).checked_sub(1) else {
