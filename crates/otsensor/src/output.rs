@@ -36,6 +36,10 @@ pub struct DeviceRecord {
     modules: Vec<DeviceRecord>,
     interfaces: Vec<Value>,
     neighbors: Vec<Value>,
+    mac_vendor: Option<String>,
+    access_port: Option<Value>,
+    seen_on: Vec<Value>,
+    switch_tables: Option<Value>,
     hotfixes: Vec<Value>,
     software: Vec<Value>,
     parent: Option<String>,
@@ -57,7 +61,7 @@ impl DeviceRecord {
             fqdn: a.fqdn.clone(),
             fqdn_last_lookup: a.fqdn_looked_up.map(|t| t.to_string()),
             device_type: a.device_type.map(|t| t.name()),
-            vendor: a.vendor.clone(),
+            vendor: a.best_vendor().map(str::to_string),
             model: a.model.clone(),
             product_name: a.product_name.clone(),
             product_code: a.product_code.clone(),
@@ -81,8 +85,18 @@ impl DeviceRecord {
                         .collect()
                 })
                 .unwrap_or_default(),
-            interfaces: Vec::new(),
-            neighbors: Vec::new(),
+            interfaces: to_values(&a.interfaces),
+            neighbors: to_values(&a.neighbors),
+            mac_vendor: a.mac_vendor.clone(),
+            access_port: a
+                .access_port
+                .as_ref()
+                .and_then(|p| serde_json::to_value(p).ok()),
+            seen_on: to_values(&a.seen_on),
+            switch_tables: a
+                .switch_tables
+                .as_ref()
+                .and_then(|t| serde_json::to_value(t).ok()),
             hotfixes: Vec::new(),
             software: Vec::new(),
             parent: device.key.parent().map(parent_label),
@@ -99,6 +113,13 @@ impl DeviceRecord {
             last_seen: device.last_seen.to_string(),
         }
     }
+}
+
+fn to_values<T: Serialize>(items: &[T]) -> Vec<Value> {
+    items
+        .iter()
+        .filter_map(|i| serde_json::to_value(i).ok())
+        .collect()
 }
 
 /// How a parent is named in output: its address, or its key for a nested sub-device.
@@ -136,7 +157,7 @@ fn write_json(
     Ok(())
 }
 
-const CSV_HEADER: [&str; 19] = [
+const CSV_HEADER: [&str; 23] = [
     "ip",
     "parent",
     "position",
@@ -156,6 +177,10 @@ const CSV_HEADER: [&str; 19] = [
     "protocols",
     "first_seen",
     "last_seen",
+    "mac_vendor",
+    "switch",
+    "switch_port",
+    "vlan",
 ];
 
 fn write_csv(
@@ -167,6 +192,7 @@ fn write_csv(
     w.write_record(CSV_HEADER)?;
     for d in devices {
         let r = DeviceRecord::new(d, children);
+        let access = d.attributes.access_port.as_ref();
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         w.write_record([
             opt(&r.ip),
@@ -188,6 +214,13 @@ fn write_csv(
             r.protocols.join(";"),
             r.first_seen,
             r.last_seen,
+            opt(&r.mac_vendor),
+            access.map(|p| p.switch.to_string()).unwrap_or_default(),
+            access.and_then(|p| p.port.clone()).unwrap_or_default(),
+            access
+                .and_then(|p| p.vlan)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
         ])?;
     }
     w.flush()
@@ -228,7 +261,7 @@ fn table_row(d: &Device) -> [String; 7] {
     let name = a.name.clone().or_else(|| a.application.clone());
     [
         address,
-        text(&a.vendor),
+        a.best_vendor().unwrap_or("-").to_string(),
         text(&a.model),
         text(&a.product_code),
         text(&a.firmware),
