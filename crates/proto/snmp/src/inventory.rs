@@ -52,7 +52,14 @@ pub fn observation(
     obs.facts.push(Fact::Neighbors(neighbors.clone()));
     let switch_key = DeviceKey::Ip(address);
     add_neighbors(&mut obs, &switch_key, &neighbors, oui);
-    add_stations(&mut obs, address, data, &ports, &uplinks, &own_macs, oui);
+    let known: BTreeMap<MacAddr, DeviceKey> = neighbors
+        .iter()
+        .filter_map(|n| Some((n.mac?, n.key()?)))
+        .filter(|(_, k)| matches!(k, DeviceKey::Ip(_)))
+        .collect();
+    add_stations(
+        &mut obs, address, data, &ports, &uplinks, &own_macs, &known, oui,
+    );
     obs
 }
 
@@ -314,41 +321,29 @@ fn switch_facts(data: &SwitchData, uplinks: &BTreeSet<u32>) -> Vec<Fact> {
 }
 
 /// Neighbours with a key become related devices (named, typed); every neighbour gets a link.
+/// A neighbour seen over both LLDP and CDP (or on several ports) is one device whose facts come
+/// from its first sighting, so that repeated scans do not flip between two descriptions.
 fn add_neighbors(
     obs: &mut Observation,
     switch: &DeviceKey,
     neighbors: &[Neighbor],
     oui: &OuiTable,
 ) {
+    let mut devices: Vec<(DeviceKey, Vec<Fact>)> = Vec::new();
     for n in neighbors {
         let key = n.key();
         if let Some(key) = &key {
-            let mut facts = Vec::new();
-            if let Some(name) = n.name.clone().filter(|s| !s.is_empty()) {
-                facts.push(Fact::Name(name));
-            }
-            if let Some(d) = &n.description {
-                facts.push(Fact::Description(d.clone()));
-            }
-            if let Some(p) = &n.platform {
-                facts.push(Fact::Model(p.clone()));
-            }
-            if n.capabilities
-                .iter()
-                .any(|c| c == "bridge" || c == "switch")
-            {
-                facts.push(Fact::DeviceType(DeviceType::Switch));
-            }
-            if let Some(m) = n.mac {
-                facts.push(Fact::Mac(m));
-                if let Some(v) = oui.vendor(&m) {
-                    facts.push(Fact::MacVendor(v.to_string()));
+            let facts = neighbor_facts(n, oui);
+            match devices.iter_mut().find(|(k, _)| k == key) {
+                Some((_, known)) => {
+                    for fact in facts {
+                        if !known.iter().any(|f| f.attribute() == fact.attribute()) {
+                            known.push(fact);
+                        }
+                    }
                 }
+                None => devices.push((key.clone(), facts)),
             }
-            obs.related.push(RelatedObservation {
-                key: key.clone(),
-                facts,
-            });
         }
         obs.links.push(Link {
             device: switch.clone(),
@@ -364,6 +359,38 @@ fn add_neighbors(
             vlan: None,
         });
     }
+    obs.related.extend(
+        devices
+            .into_iter()
+            .map(|(key, facts)| RelatedObservation { key, facts }),
+    );
+}
+
+/// What a neighbour says about itself.
+fn neighbor_facts(n: &Neighbor, oui: &OuiTable) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    if let Some(name) = n.name.clone().filter(|s| !s.is_empty()) {
+        facts.push(Fact::Name(name));
+    }
+    if let Some(d) = &n.description {
+        facts.push(Fact::Description(d.clone()));
+    }
+    if let Some(p) = &n.platform {
+        facts.push(Fact::Model(p.clone()));
+    }
+    if n.capabilities
+        .iter()
+        .any(|c| c == "bridge" || c == "switch")
+    {
+        facts.push(Fact::DeviceType(DeviceType::Switch));
+    }
+    if let Some(m) = n.mac {
+        facts.push(Fact::Mac(m));
+        if let Some(v) = oui.vendor(&m) {
+            facts.push(Fact::MacVendor(v.to_string()));
+        }
+    }
+    facts
 }
 
 /// Where one MAC was seen: its best forwarding entry (an access port over an uplink; a VLAN
@@ -375,8 +402,10 @@ fn best_entry<'a>(entries: &[&'a FdbRow], uplinks: &BTreeSet<u32>) -> Option<&'a
     })
 }
 
-/// Every station in the ARP and MAC tables: ARP entries by address (with their MAC), MACs
-/// without an address by MAC; each with where the switch saw it.
+/// Every station in the ARP and MAC tables: ARP entries by address (with their MAC), MACs of
+/// neighbours known by address under that address, other MACs by MAC; each with where the
+/// switch saw it.
+#[allow(clippy::too_many_arguments)]
 fn add_stations(
     obs: &mut Observation,
     switch: IpAddr,
@@ -384,6 +413,7 @@ fn add_stations(
     ports: &PortNames<'_>,
     uplinks: &BTreeSet<u32>,
     own: &BTreeSet<MacAddr>,
+    neighbors_by_mac: &BTreeMap<MacAddr, DeviceKey>,
     oui: &OuiTable,
 ) {
     let mut ips_by_mac: BTreeMap<MacAddr, Vec<IpAddr>> = BTreeMap::new();
@@ -422,9 +452,10 @@ fn add_stations(
                 vlan: e.vlan,
                 uplink: e.if_index.is_none_or(|i| uplinks.contains(&i)),
             });
-        let keys: Vec<DeviceKey> = match ips_by_mac.get(&mac) {
-            Some(ips) => ips.iter().map(|ip| DeviceKey::Ip(*ip)).collect(),
-            None => vec![DeviceKey::Mac(mac)],
+        let keys: Vec<DeviceKey> = match (ips_by_mac.get(&mac), neighbors_by_mac.get(&mac)) {
+            (Some(ips), _) => ips.iter().map(|ip| DeviceKey::Ip(*ip)).collect(),
+            (None, Some(key)) => vec![key.clone()],
+            (None, None) => vec![DeviceKey::Mac(mac)],
         };
         for key in keys {
             let mut facts = vec![Fact::Mac(mac)];
