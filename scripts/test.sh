@@ -14,7 +14,7 @@ set -euo pipefail
 
 # Peers the tests need: names or groups of testbed/start.sh (see ALL_PEERS in testbed/config.sh).
 # Later issues add theirs here, e.g. "modbus-all s7 s7native".
-TEST_PEERS="modbus-all"
+TEST_PEERS="modbus-all snmpsim snmpd"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! walk [-v 1|2c|3] [-c COMMUNITY] [-u USER [-a AUTH -A PASS] [-x PRIV -X PASS] [-n CONTEXT]]
-//!      [-t SECS] [-r RETRIES] AGENT[:PORT] (OID... | --discover)
+//!      [-t SECS] [-r RETRIES] [--vendor NAME] AGENT[:PORT] (OID... | --discover)
 //! ```
 //! Secrets may come from OTSENSOR_SNMP_COMMUNITY, OTSENSOR_SNMP_AUTH_PASS, OTSENSOR_SNMP_PRIV_PASS.
 
@@ -27,6 +27,7 @@ struct Args {
     agent: SocketAddr,
     oids: Vec<Oid>,
     discover: bool,
+    vendor: otsensor_snmp::VendorChoice,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -38,6 +39,7 @@ fn parse_args() -> Result<Args, String> {
     let (mut context, mut timeout, mut retries) = (String::new(), 5.0, 1);
     let mut positional = Vec::new();
     let mut run_discovery = false;
+    let mut vendor = otsensor_snmp::VendorChoice::Auto;
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -59,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
             "-t" => timeout = value()?.parse().map_err(|_| "-t: seconds")?,
             "-r" => retries = value()?.parse().map_err(|_| "-r: a count")?,
             "--discover" => run_discovery = true,
+            "--vendor" => vendor = value()?.parse()?,
             _ => positional.push(a),
         }
     }
@@ -84,6 +87,7 @@ fn parse_args() -> Result<Args, String> {
         agent,
         oids,
         discover: run_discovery,
+        vendor,
     })
 }
 
@@ -131,7 +135,11 @@ async fn main() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     if args.discover {
         let start = Instant::now();
-        let data = discover(&mut client, DiscoveryOptions::default())
+        let options = DiscoveryOptions {
+            vendor: args.vendor,
+            ..DiscoveryOptions::default()
+        };
+        let data = discover(&mut client, options)
             .await
             .map_err(|e| e.to_string())?;
         let c = data.counts;
