@@ -338,6 +338,8 @@ pub struct Client {
     next_id: i32,
     usm: Option<UsmState>,
     stats: Stats,
+    /// Response PDUs received (not Reports): the agent has answered requests.
+    responses: u64,
     buf: Vec<u8>,
 }
 
@@ -395,6 +397,7 @@ impl Client {
             next_id: (random_u64() as i32 & 0x3FFF_FFFF).max(1),
             usm,
             stats: Stats::default(),
+            responses: 0,
             buf: vec![0u8; RECV_BUFFER],
         })
     }
@@ -580,6 +583,7 @@ impl Client {
                     if ids.contains(&msg.pdu.request_id) && msg.pdu.kind == PduKind::Response =>
                 {
                     self.stats.received += 1;
+                    self.responses += 1;
                     return Ok(Some(msg.pdu));
                 }
                 Ok(msg) => {
@@ -607,7 +611,10 @@ impl Client {
                 Err(e) => return Err(e),
             };
             match answer {
-                Answer::Response(pdu) => return Ok(pdu),
+                Answer::Response(pdu) => {
+                    self.responses += 1;
+                    return Ok(pdu);
+                }
                 Answer::Report {
                     pdu,
                     authenticated,
@@ -695,7 +702,8 @@ impl Client {
         };
         let (privacy, user) = (*privacy, state.user.name.clone());
         let context = (!state.context.is_empty()).then(|| state.context.clone());
-        if state.engine.is_none() {
+        // a request answered before proves the privacy password: this is another silence
+        if state.engine.is_none() || self.responses > 0 {
             return timeout;
         }
         let saved_retries = self.retries;
@@ -1067,6 +1075,12 @@ impl Client {
         attempts: u32,
         hint: &'static str,
     ) -> ClientError {
+        // an agent that answered before and then falls silent has no credential problem
+        let hint = if self.responses > 0 {
+            "the agent answered earlier requests, then stopped answering (overloaded, restarted, or a large answer was lost)"
+        } else {
+            hint
+        };
         ClientError::Timeout {
             addr: self.addr,
             version: self.security.version().name(),
