@@ -31,6 +31,8 @@
 //! - [`discovery`] (what to read, per [`vendor`] profile), [`inventory`] (what it means for the
 //!   inventory) and [`probe`] (the engine's `Probe`).
 
+#![warn(missing_docs)]
+
 pub mod ber;
 pub mod client;
 pub mod codec;

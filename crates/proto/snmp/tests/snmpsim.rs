@@ -126,7 +126,7 @@ fn assert_counts_match(recording: &str, data: &SwitchData) {
     for (name, got, root) in expected {
         assert_eq!(got, count(recording, root), "{recording}: {name}");
     }
-    assert_eq!(data.arp.len() as u64 <= c.arp + c.arp_physical, true);
+    assert!(data.arp.len() as u64 <= c.arp + c.arp_physical);
     assert_eq!(
         data.lldp.len() as u64,
         c.lldp,
