@@ -33,7 +33,7 @@ pub enum ScanCommand {
     Plc(PlcScanArgs),
     /// Switch discovery over SNMP: switches, the devices they have seen (IP, MAC, port, VLAN),
     /// their LLDP/CDP neighbours and the links between them.
-    Switch(SwitchScanArgs),
+    Switch(Box<SwitchScanArgs>),
 }
 
 /// Options every command takes.
