@@ -1,7 +1,8 @@
 #!/bin/bash
 # testbed/start.sh [peer...] -- start the peers (default: all) in the background.
 # pids and logs: $AT/run/<peer>.{pid,log} (AT = <repo>/.testbed); waits until each one listens (ss -lnt/-lnu).
-# Peers: see ALL_PEERS in config.sh; groups: all, modbus-all (every Modbus peer, good and bad).
+# Peers: see ALL_PEERS in config.sh; groups: all, modbus-all (every Modbus peer, good and bad), s7-all (every S7 peer), enip-all,
+# wmi-all (the WMI responder and its misbehaving twins).
 set -uo pipefail
 TB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$TB/config.sh"; . "$TB/lib.sh"
@@ -37,13 +38,46 @@ start_peer() {
       launch "$1" "$PY" "$TB/peers/bad_modbus.py" --host "$(bad_modbus_ip "$1")" --port "$MODBUS_BAD_PORT" \
               --mode "${1#modbus-}" --hold "$MODBUS_BIGLEN_HOLD" ;;
     s7) launch s7 "$PY" "$TB/peers/s7_server.py" "$S7_IP" "$S7_PORT" "$S7_ORDER" "$S7_FW" "$S7_MODULE" \
-              "$S7_SERIAL" "$S7_ASNAME" "$S7_PLANT" ;;
+              "$S7_SERIAL" "$S7_ASNAME" "$S7_PLANT" --mode "$S7_MODE" --rack "$S7_RACK" \
+              --cp "$S7_CP_SLOT|$S7_CP_ORDER|$S7_CP_FW|$S7_CP_MODULE|$S7_CP_SERIAL" ;;
+    s7-silent|s7-refuse|s7-closeafter|s7-szlerror|s7-slot3)
+      launch "$1" "$PY" "$TB/peers/bad_s7.py" --host "$(bad_s7_ip "$1")" --port "$S7_BAD_PORT" --mode "${1#s7-}" \
+              --order "$S7_SLOT3_ORDER" --fw "$S7_SLOT3_FW" --module "$S7_SLOT3_MODULE" --serial "$S7_SLOT3_SERIAL" \
+              --asname "$S7_SLOT3_ASNAME" --plant "$S7_SLOT3_PLANT" --state "$S7_SLOT3_MODE" ;;
     s7native) launch s7native "$PY2" "$TB/peers/s7_native_server.py" "$S7N_IP" "$S7N_PORT" ;;
     enip) launch enip "$PY" -m cpppo.server.enip --no-print -a "$ENIP_IP:$ENIP_PORT" -c "$AT/cfg/enip.cfg" 'Speed=INT[10]' ;;
+    enip-chassis)
+      local s p k v args=()
+      for s in $ENIPCH_SLOTS; do
+        v=ENIPCH_SLOT$s; args+=(--module "$s=${!v}")
+        v=ENIPCH_SLOT${s}_PORTS
+        [ -n "${!v:-}" ] || continue
+        args+=(--ports "$s=$(echo ${!v} | tr ' ' ',')")
+        for p in ${!v}; do
+          p=${p%%:*}; v=ENIPCH_SLOT${s}_PORT${p}_NODES
+          for k in ${!v:-}; do v=ENIPCH_SLOT${s}_PORT${p}_NODE$k; args+=(--node "$s/$p/$k=${!v}"); done
+        done
+      done
+      launch enip-chassis "$PY" "$TB/peers/enip_chassis.py" --host "$ENIPCH_IP" --port "$ENIPCH_PORT" --mode chassis \
+              --chassis-slots "$ENIPCH_CHASSIS_SLOTS" --self-slot "$ENIPCH_SELF_SLOT" --state "$ENIPCH_STATE" \
+              --error-slot "$ENIPCH_ERROR_SLOT=$ENIPCH_ERROR_STATUS" "${args[@]}" ;;
+    enip-silent|enip-truncated|enip-garbage)
+      launch "$1" "$PY" "$TB/peers/enip_chassis.py" --host "$(bad_enip_ip "$1")" --port "$ENIP_BAD_PORT" --mode "${1#enip-}" ;;
     bacnet) launch bacnet "$PY" "$TB/peers/bacnet_device.py" --address "$BACNET_IP/32:$BACNET_PORT" \
               --instance "$BACNET_INSTANCE" --name "$BACNET_NAME" --vendor-id "$BACNET_VENDOR_ID" \
               --vendor-name "$BACNET_VENDOR_NAME" --model "$BACNET_MODEL" --firmware "$BACNET_FIRMWARE" \
               --app-version "$BACNET_APPVER" --location "$BACNET_LOCATION" --description "$BACNET_DESCRIPTION" ;;
+    bacnet-router)
+      local inst v f routed=()
+      for inst in $BACNET_ROUTED; do
+        v=BACNET_ROUTED_$inst; IFS='|' read -r -a f <<< "${!v}"
+        routed+=(--device "${f[0]}|${f[1]}|$inst|${f[2]}|${f[3]}|${f[4]}|${f[5]}|${f[6]}|${f[7]}|${f[8]}|${f[9]}")
+      done
+      launch bacnet-router "$PY" "$TB/peers/bacnet_router.py" --ip "$BACNET_ROUTER_IP" --port "$BACNET_ROUTER_PORT" \
+              --ip-net "$BACNET_ROUTER_IP_NET" --instance "$BACNET_ROUTER_INSTANCE" --name "$BACNET_ROUTER_NAME" \
+              --vendor-id "$BACNET_ROUTER_VENDOR_ID" --vendor-name "$BACNET_ROUTER_VENDOR_NAME" --model "$BACNET_ROUTER_MODEL" \
+              --firmware "$BACNET_ROUTER_FIRMWARE" --app-version "$BACNET_ROUTER_APPVER" --location "$BACNET_ROUTER_LOCATION" \
+              --description "$BACNET_ROUTER_DESCRIPTION" "${routed[@]}" ;;
     snmpsim) launch snmpsim "$TB/peers/start_snmpsim.sh" "$SNMPSIM_IP" "$SNMPSIM_PORT" "$AT/snmpdata" \
               "$RUN/snmpsim.detail.log" "$AT/snmpsim-cache" ;;
     snmpd) rm -rf "$AT/snmpd/persist"; mkdir -p "$AT/snmpd/persist"
@@ -51,8 +85,18 @@ start_peer() {
               --persistentDir="$AT/snmpd/persist" ;;
     nsd) launch nsd nsd -d -c "$AT/dns/nsd/nsd.conf" ;;
     knot) launch knot knotd -c "$AT/dns/knot/knot.conf" ;;
+    dns-refuse) launch dns-refuse nsd -d -c "$AT/dns/nsd-refuse/nsd.conf" ;;
     wmi) launch wmi env WMI_PASS="$WMI_PASS" "$PY" "$TB/wmi/server.py" --host "$WMI_IP" --port "$WMI_PORT" \
               --dataset "$WMI_DATASET" --user "$WMI_USER" --authn-hint "$WMI_AUTHN_HINT" ;;
+    wmi-frag|wmi-badsig|wmi-silent|wmi-closed|wmi-fault)
+      local mode
+      case $1 in
+        wmi-frag) mode=fragment ;; wmi-badsig) mode=bad-signature ;; wmi-silent) mode=silent-dynamic ;;
+        wmi-closed) mode=closed-dynamic ;; wmi-fault) mode=query-fault ;;
+      esac
+      launch "$1" env WMI_PASS="$WMI_PASS" "$PY" "$TB/wmi/server.py" --host "$(bad_wmi_ip "$1")" --port "$WMI_PORT" \
+              --dataset "$WMI_DATASET" --user "$WMI_USER" --authn-hint "$WMI_AUTHN_HINT" --mode "$mode" \
+              --frag-size "$WMI_FRAG_SIZE" --fault-status "$WMI_FAULT_STATUS" ;;
     *) echo "[start] unknown peer '$1' (known: $ALL_PEERS)" >&2; return 1 ;;
   esac
 }

@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use otsensor_modbus::codec::{MBAP_LEN, MbapHeader, ReadDeviceIdCode, Request, parse_response};
 use otsensor_modbus::DeviceIdentification;
+use otsensor_modbus::codec::{MBAP_LEN, MbapHeader, ReadDeviceIdCode, Request, parse_response};
 
 fuzz_target!(|data: &[u8]| {
     let Some((head, pdu)) = data.split_first_chunk::<MBAP_LEN>() else {
@@ -14,8 +14,14 @@ fuzz_target!(|data: &[u8]| {
     }
     let requests = [
         Request::ReportServerId,
-        Request::ReadDeviceId { code: ReadDeviceIdCode::Basic, object_id: 0 },
-        Request::ReadDeviceId { code: ReadDeviceIdCode::Extended, object_id: 0x80 },
+        Request::ReadDeviceId {
+            code: ReadDeviceIdCode::Basic,
+            object_id: 0,
+        },
+        Request::ReadDeviceId {
+            code: ReadDeviceIdCode::Extended,
+            object_id: 0x80,
+        },
     ];
     for request in requests {
         if let Ok(otsensor_modbus::Response::DeviceId(r)) = parse_response(&request, pdu) {

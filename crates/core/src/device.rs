@@ -1,6 +1,7 @@
 //! Devices of the inventory: identity (key, parent, position) and typed attributes.
 
-use crate::network::{Interface, Neighbor, PortSighting, TableCounts};
+use crate::host::{Hotfix, Interface, OsInfo, Software};
+use crate::network::{Neighbor, PortSighting, TableCounts};
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -311,14 +312,34 @@ pub struct Attributes {
     pub location: Option<String>,
     /// The device's own description of itself.
     pub description: Option<String>,
+    /// The vendor's number in the protocol's registry.
+    pub vendor_id: Option<u32>,
+    /// The instance number of the BACnet Device object.
+    pub bacnet_instance: Option<u32>,
+    /// The protocol's own name for the kind of device.
+    pub type_name: Option<String>,
+    /// The address the device gives for itself.
+    pub reported_ip: Option<IpAddr>,
+    /// The device's own status report.
+    pub status: Option<String>,
+    /// Operating system.
+    pub os: Option<OsInfo>,
+    /// Windows domain or workgroup.
+    pub domain: Option<String>,
+    /// Network interfaces: those a host reports, or a network device's ports by ifIndex.
+    #[serde(default)]
+    pub interfaces: Vec<Interface>,
+    /// Installed updates.
+    #[serde(default)]
+    pub hotfixes: Vec<Hotfix>,
+    /// Installed software.
+    #[serde(default)]
+    pub software: Vec<Software>,
     /// Protocols the device answered.
     pub protocols: BTreeSet<Protocol>,
     /// The vendor of the MAC address's OUI (IEEE registry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_vendor: Option<String>,
-    /// A network device's interfaces, by ifIndex.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub interfaces: Vec<Interface>,
     /// A network device's LLDP/CDP neighbours.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub neighbors: Vec<Neighbor>,

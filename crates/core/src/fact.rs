@@ -1,11 +1,13 @@
 //! Typed facts: what one probe learned about one device.
 
 use crate::device::{Attributes, DeviceType, MacAddr, PlcMode};
+use crate::host::{self, Hotfix, Interface, OsInfo, Software};
 use crate::merge::AttributeChange;
-use crate::network::{Interface, Neighbor, PortSighting, TableCounts};
+use crate::network::{Neighbor, PortSighting, TableCounts};
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// One thing a probe learned about a device. Never a free-form key/value pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,12 +55,33 @@ pub enum Fact {
     Location(String),
     /// The device's own description of itself.
     Description(String),
+    /// The vendor's number in the protocol's registry (CIP vendor ID, BACnet vendor identifier).
+    VendorId(u32),
+    /// The instance number of the device's BACnet Device object (its network-wide identity;
+    /// nmap's bacnet-info calls it "Object-identifier").
+    BacnetInstance(u32),
+    /// The protocol's own name for the kind of device, with its number
+    /// (CIP device type: "Programmable Logic Controller (14)").
+    TypeName(String),
+    /// The address the device gives for itself (the socket address of an EtherNet/IP List
+    /// Identity reply); differs from the probed address behind NAT.
+    ReportedIp(IpAddr),
+    /// The device's own status report, as the protocol words it (CIP identity status and state).
+    Status(String),
+    /// Operating system.
+    Os(OsInfo),
+    /// Windows domain (or workgroup) the host belongs to.
+    Domain(String),
+    /// Every network interface: a host's, or a network device's ports (replaces the previous
+    /// list; a change of a port's operational status alone is refreshed silently).
+    Interfaces(Vec<Interface>),
+    /// Every installed update (replaces the previous list).
+    Hotfixes(Vec<Hotfix>),
+    /// Every installed software package (replaces the previous list).
+    Software(Vec<Software>),
     /// The vendor the IEEE registry gives the MAC address's OUI (a weaker vendor: exports show it
     /// only when no protocol named the vendor).
     MacVendor(String),
-    /// Every interface of a network device (replaces the previous list; a change of operational
-    /// status alone is refreshed silently).
-    Interfaces(Vec<Interface>),
     /// Every LLDP/CDP neighbour of a network device (replaces the previous list).
     Neighbors(Vec<Neighbor>),
     /// A switch saw the device on a port (and VLAN); an access port (not an uplink) becomes the
@@ -90,8 +113,17 @@ impl Fact {
             Fact::SoftwareVersion(_) => "software_version",
             Fact::Location(_) => "location",
             Fact::Description(_) => "description",
-            Fact::MacVendor(_) => "mac_vendor",
+            Fact::VendorId(_) => "vendor_id",
+            Fact::BacnetInstance(_) => "bacnet_instance",
+            Fact::TypeName(_) => "type_name",
+            Fact::ReportedIp(_) => "reported_ip",
+            Fact::Status(_) => "status",
+            Fact::Os(_) => "os",
+            Fact::Domain(_) => "domain",
             Fact::Interfaces(_) => "interfaces",
+            Fact::Hotfixes(_) => "hotfixes",
+            Fact::Software(_) => "software",
+            Fact::MacVendor(_) => "mac_vendor",
             Fact::Neighbors(_) => "neighbors",
             Fact::SeenOn(s) if s.uplink => "seen_on",
             Fact::SeenOn(_) => "access_port",
@@ -130,8 +162,19 @@ impl Fact {
             Fact::SoftwareVersion(s) => set_text(name, &mut attrs.software_version, s),
             Fact::Location(s) => set_text(name, &mut attrs.location, s),
             Fact::Description(s) => set_text(name, &mut attrs.description, s),
-            Fact::MacVendor(s) => set_text(name, &mut attrs.mac_vendor, s),
+            Fact::VendorId(n) => set(name, &mut attrs.vendor_id, *n, ToString::to_string),
+            Fact::BacnetInstance(n) => {
+                set(name, &mut attrs.bacnet_instance, *n, ToString::to_string)
+            }
+            Fact::TypeName(s) => set_text(name, &mut attrs.type_name, s),
+            Fact::ReportedIp(ip) => set(name, &mut attrs.reported_ip, *ip, ToString::to_string),
+            Fact::Status(s) => set_text(name, &mut attrs.status, s),
+            Fact::Os(os) => set(name, &mut attrs.os, os.clone(), OsInfo::summary),
+            Fact::Domain(s) => set_text(name, &mut attrs.domain, s),
             Fact::Interfaces(list) => apply_interfaces(name, attrs, list),
+            Fact::Hotfixes(list) => set_list(name, &mut attrs.hotfixes, list, |h| h.id.clone()),
+            Fact::Software(list) => set_list(name, &mut attrs.software, list, Software::label),
+            Fact::MacVendor(s) => set_text(name, &mut attrs.mac_vendor, s),
             Fact::Neighbors(list) => apply_neighbors(name, attrs, list),
             Fact::SeenOn(sighting) => apply_sighting(name, attrs, sighting),
             Fact::SwitchTables(counts) => {
@@ -142,14 +185,17 @@ impl Fact {
     }
 }
 
-/// Replaces the interface list; a change is reported unless only operational states moved.
+/// Replaces the interface list (sorted, one of each); the change names what came and went. A
+/// change of operational status alone is not a change (ports go up and down all day): it is
+/// refreshed silently.
 fn apply_interfaces(
     name: &str,
     attrs: &mut Attributes,
     list: &[Interface],
 ) -> Option<AttributeChange> {
     let mut sorted = list.to_vec();
-    sorted.sort_by_key(|i| i.index);
+    sorted.sort();
+    sorted.dedup();
     let stable = |l: &[Interface]| -> Vec<Interface> {
         l.iter()
             .map(|i| Interface {
@@ -158,16 +204,17 @@ fn apply_interfaces(
             })
             .collect()
     };
-    let changed = stable(&attrs.interfaces) != stable(&sorted);
-    let old =
-        (!attrs.interfaces.is_empty()).then(|| format!("{} interfaces", attrs.interfaces.len()));
-    let new = format!("{} interfaces", sorted.len());
-    attrs.interfaces = sorted;
-    changed.then(|| AttributeChange {
+    if stable(&attrs.interfaces) == stable(&sorted) {
+        attrs.interfaces = sorted;
+        return None;
+    }
+    let change = AttributeChange {
         attribute: name.to_string(),
-        old,
-        new,
-    })
+        old: (!attrs.interfaces.is_empty()).then(|| format!("{} items", attrs.interfaces.len())),
+        new: host::list_change(&attrs.interfaces, &sorted, Interface::label),
+    };
+    attrs.interfaces = sorted;
+    Some(change)
 }
 
 /// Replaces the neighbour list; the change names the neighbours that came and went.
@@ -263,6 +310,28 @@ fn apply_sighting(
     })
 }
 
+/// Replaces a whole list; the change names what came and went.
+fn set_list<T: Ord + Clone>(
+    name: &str,
+    slot: &mut Vec<T>,
+    value: &[T],
+    label: impl Fn(&T) -> String,
+) -> Option<AttributeChange> {
+    let mut sorted = value.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    if *slot == sorted {
+        return None;
+    }
+    let change = AttributeChange {
+        attribute: name.to_string(),
+        old: (!slot.is_empty()).then(|| format!("{} items", slot.len())),
+        new: host::list_change(slot, &sorted, label),
+    };
+    *slot = sorted;
+    Some(change)
+}
+
 fn set_text(name: &str, slot: &mut Option<String>, value: &str) -> Option<AttributeChange> {
     set(name, slot, value.to_string(), Clone::clone)
 }
@@ -337,16 +406,13 @@ mod tests {
         use crate::network::OperStatus;
         let mut attrs = Attributes::default();
         let up = Interface {
-            index: 1,
+            index: Some(1),
             name: Some("Gi1/0/1".into()),
-            description: None,
-            alias: None,
-            mac: None,
             speed_bps: Some(1_000_000_000),
             if_type: Some(6),
             admin_up: Some(true),
             oper_status: Some(OperStatus::Up),
-            uplink: false,
+            ..Interface::default()
         };
         assert!(
             Fact::Interfaces(vec![up.clone()])
@@ -364,6 +430,55 @@ mod tests {
             ..up
         };
         assert!(Fact::Interfaces(vec![renamed]).apply(&mut attrs).is_some());
+    }
+
+    #[test]
+    fn identity_numbers_and_the_reported_address_are_attributes() {
+        let mut attrs = Attributes::default();
+        let ip: IpAddr = "192.0.2.10".parse().unwrap();
+        let change = Fact::ReportedIp(ip).apply(&mut attrs).unwrap();
+        assert_eq!(
+            (change.attribute.as_str(), change.new.as_str()),
+            ("reported_ip", "192.0.2.10")
+        );
+        assert_eq!(Fact::VendorId(1).apply(&mut attrs).unwrap().new, "1");
+        assert_eq!(Fact::VendorId(1).apply(&mut attrs), None);
+        Fact::TypeName("Communications Adapter (12)".into()).apply(&mut attrs);
+        Fact::Status("status 0x0030".into()).apply(&mut attrs);
+        assert_eq!(attrs.reported_ip, Some(ip));
+        assert_eq!(attrs.vendor_id, Some(1));
+        assert_eq!(
+            attrs.type_name.as_deref(),
+            Some("Communications Adapter (12)")
+        );
+        assert_eq!(attrs.status.as_deref(), Some("status 0x0030"));
+        // attributes saved before these facts existed still load
+        let old: Attributes = serde_json::from_str(r#"{"vendor":"Wago","protocols":[]}"#).unwrap();
+        assert_eq!(old.vendor_id, None);
+    }
+
+    #[test]
+    fn lists_are_replaced_whole_and_their_change_names_the_difference() {
+        let mut attrs = Attributes::default();
+        let kb = |id: &str| Hotfix {
+            id: id.into(),
+            description: None,
+            installed_on: None,
+        };
+        let first = Fact::Hotfixes(vec![kb("KB2"), kb("KB1")])
+            .apply(&mut attrs)
+            .unwrap();
+        assert_eq!(first.new, "KB1, KB2");
+        assert_eq!(
+            Fact::Hotfixes(vec![kb("KB1"), kb("KB2")]).apply(&mut attrs),
+            None
+        );
+        let second = Fact::Hotfixes(vec![kb("KB2"), kb("KB3")])
+            .apply(&mut attrs)
+            .unwrap();
+        assert_eq!(second.new, "+KB3, -KB1");
+        assert_eq!(second.old.as_deref(), Some("2 items"));
+        assert_eq!(attrs.hotfixes, vec![kb("KB2"), kb("KB3")]);
     }
 
     #[test]

@@ -42,41 +42,6 @@ impl OperStatus {
     }
 }
 
-/// One interface of a network device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Interface {
-    /// ifIndex.
-    pub index: u32,
-    /// ifName (short name, e.g. `Gi1/0/1`).
-    pub name: Option<String>,
-    /// ifDescr.
-    pub description: Option<String>,
-    /// ifAlias (the operator's label).
-    pub alias: Option<String>,
-    /// ifPhysAddress.
-    pub mac: Option<MacAddr>,
-    /// Speed in bit/s (ifHighSpeed, else ifSpeed).
-    pub speed_bps: Option<u64>,
-    /// ifType (IANAifType number).
-    pub if_type: Option<u32>,
-    /// ifAdminStatus is up.
-    pub admin_up: Option<bool>,
-    /// ifOperStatus.
-    pub oper_status: Option<OperStatus>,
-    /// Whether the port leads to other switches (an uplink), not to end devices.
-    pub uplink: bool,
-}
-
-impl Interface {
-    /// The best name: ifName, else ifDescr, else the index.
-    pub fn label(&self) -> String {
-        self.name
-            .clone()
-            .or_else(|| self.description.clone())
-            .unwrap_or_else(|| format!("ifIndex {}", self.index))
-    }
-}
-
 /// The discovery protocol a neighbour was learned by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

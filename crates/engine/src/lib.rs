@@ -10,4 +10,4 @@ pub mod pace;
 pub mod scan;
 
 pub use pace::{DevicePacer, RateLimiter};
-pub use scan::{Progress, ScanError, ScanOutcome, ScanRequest, ScanStatus, run_scan};
+pub use scan::{Progress, ScanError, ScanOutcome, ScanRequest, ScanStatus, run_scan, spawn_scan};

@@ -175,6 +175,17 @@ pub async fn run_scan(
     })
 }
 
+/// Runs [`run_scan`] as a task of its own on the runtime, so the probes it spawns start on a
+/// worker's local queue instead of crossing threads from the caller's.
+pub fn spawn_scan(
+    probe: Arc<dyn Probe>,
+    request: ScanRequest,
+    cancel: CancellationToken,
+    on_progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> tokio::task::JoinHandle<Result<ScanOutcome, ScanError>> {
+    tokio::spawn(async move { run_scan(probe, request, cancel, &*on_progress).await })
+}
+
 async fn sleep_until_deadline(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,

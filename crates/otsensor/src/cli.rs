@@ -22,6 +22,12 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Show the probe log of a run (the latest by default): one line per probed target.
     Log(LogArgs),
+    /// Windows endpoint monitoring: WMI inventory of Windows hosts.
+    #[command(subcommand)]
+    Wem(WemCommand),
+    /// Reverse DNS: look up the names of every address of subnets on a DNS server, and write
+    /// them into the inventory's devices; `rdns test` looks up one address.
+    Rdns(RdnsArgs),
     /// Run a simulated plant with the console (not yet: see the README).
     Demo(CommonArgs),
 }
@@ -34,6 +40,86 @@ pub enum ScanCommand {
     /// Switch discovery over SNMP: switches, the devices they have seen (IP, MAC, port, VLAN),
     /// their LLDP/CDP neighbours and the links between them.
     Switch(Box<SwitchScanArgs>),
+}
+
+/// The WEM use cases.
+#[derive(Debug, Subcommand)]
+pub enum WemCommand {
+    /// Import the ranges file (replacing the stored ranges; an empty PASSWORD keeps the stored
+    /// one), then scan every enabled range over WMI.
+    Scan(WemScanArgs),
+    /// Import a ranges file without scanning.
+    Import(WemImportArgs),
+    /// Export the stored ranges (PASSWORD left empty).
+    Export(WemExportArgs),
+    /// Show or set the schedule: `manual`, `every 6h`, or times of day `02:00,14:00`.
+    Schedule(WemScheduleArgs),
+}
+
+/// WMI authentication levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WmiLevel {
+    /// Every PDU signed (the least hardened hosts accept since the 2023 DCOM change).
+    Integrity,
+    /// Every PDU signed and encrypted.
+    Privacy,
+}
+
+/// `otsensor wem scan`.
+#[derive(Debug, Args)]
+pub struct WemScanArgs {
+    /// Ranges file: CSV with the headers FROM,TO,USER,PASSWORD,DISABLE.
+    #[arg(long, value_name = "FILE.csv")]
+    pub ranges: PathBuf,
+    /// Write the results here: CSV, one row per host that answered.
+    #[arg(long, value_name = "FILE.csv")]
+    pub results: Option<PathBuf>,
+    /// Write the probe log here: CSV, one row per address probed.
+    #[arg(long, value_name = "FILE.csv")]
+    pub log: Option<PathBuf>,
+    /// RPC authentication level.
+    #[arg(long, value_enum, default_value_t = WmiLevel::Privacy)]
+    pub level: WmiLevel,
+    /// Endpoint mapper port.
+    #[arg(long, default_value_t = 135, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// Output format of the hosts found.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `otsensor wem import`.
+#[derive(Debug, Args)]
+pub struct WemImportArgs {
+    /// Ranges file: CSV with the headers FROM,TO,USER,PASSWORD,DISABLE.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `otsensor wem export`.
+#[derive(Debug, Args)]
+pub struct WemExportArgs {
+    /// Write here instead of standard output.
+    #[arg(value_name = "FILE.csv")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `otsensor wem schedule`.
+#[derive(Debug, Args)]
+pub struct WemScheduleArgs {
+    /// The new schedule (shows the current one when absent).
+    #[arg(value_name = "SCHEDULE")]
+    pub schedule: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Options every command takes.
@@ -109,7 +195,9 @@ pub struct PlcScanArgs {
     /// Port [default: the protocol's standard port].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
-    /// How deep to look behind each device (Modbus: 1 sweeps unit IDs 1-247).
+    /// How deep to look behind each device (Modbus: 1 sweeps unit IDs 1-247; S7: 1 lists the
+    /// modules of the rack, 2 also asks each module for its own identity; BACnet: 1 finds the
+    /// devices on the networks behind a router).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub depth: u8,
     /// Output format.
@@ -237,6 +325,84 @@ pub struct LogArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// How lookups against a DNS server are paced: options of `rdns` and `rdns test`.
+#[derive(Debug, Args, Clone)]
+pub struct LookupArgs {
+    /// Queries per second to the DNS server (0 lifts the limit) [default: 200].
+    #[arg(long, value_name = "QPS")]
+    pub rate: Option<u32>,
+    /// Queries outstanding at once [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub parallel: Option<u32>,
+    /// Time limit of one address's lookup (retries, TCP and CNAMEs included), in seconds
+    /// [default: 5].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// UDP queries per question: the first and the retries [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub attempts: Option<u32>,
+    /// Widen the scope allow-list by this network (repeatable); the DNS server must be inside.
+    #[arg(long, value_name = "CIDR")]
+    pub allow: Vec<String>,
+}
+
+/// `otsensor rdns`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct RdnsArgs {
+    /// Look up one address and answer with its name or the exact failure.
+    #[command(subcommand)]
+    pub command: Option<RdnsCommand>,
+    /// The DNS server: ADDR, ADDR:PORT, [V6]:PORT [default port: 53].
+    #[arg(long, value_name = "ADDR[:PORT]", required = true)]
+    pub server: Option<String>,
+    /// Labels of a name to show as the host name, from the left [default: 1].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub labels: Option<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Most addresses one run may look up [default: 65536].
+    #[arg(long, value_name = "N")]
+    pub max_targets: Option<u64>,
+    /// Subnets whose every address is looked up: CIDR blocks (IPv4 or IPv6), addresses, or
+    /// comma lists of these. They are not contacted, so they need no scope.
+    #[arg(required = true, value_name = "SUBNET")]
+    pub subnets: Vec<String>,
+    #[command(flatten)]
+    pub lookup: LookupArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Subcommands of `otsensor rdns`.
+#[derive(Debug, Subcommand)]
+pub enum RdnsCommand {
+    /// Look one address up on one server: its name(s), or exactly what failed.
+    Test(RdnsTestArgs),
+}
+
+/// `otsensor rdns test`.
+#[derive(Debug, Args)]
+pub struct RdnsTestArgs {
+    /// The DNS server: ADDR, ADDR:PORT, [V6]:PORT [default port: 53].
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub server: String,
+    /// Labels of a name to show as the host name, from the left [default: 1].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub labels: Option<i64>,
+    /// Output format: text (table) or one JSON object.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The address to look up (IPv4 or IPv6); it is not contacted.
+    #[arg(value_name = "ADDRESS")]
+    pub address: String,
+    #[command(flatten)]
+    pub lookup: LookupArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }

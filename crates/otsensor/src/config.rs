@@ -25,6 +25,34 @@ pub struct Config {
     /// Target-set bounds.
     #[serde(default)]
     pub targets: TargetsConfig,
+    /// Reverse DNS lookup defaults.
+    #[serde(default)]
+    pub rdns: RdnsConfig,
+}
+
+/// `[rdns]`: how lookups against a DNS server are paced by default.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RdnsConfig {
+    /// Queries per second to one DNS server (0 lifts the limit). Default 200.
+    pub rate: u32,
+    /// Queries outstanding at once. Default 64.
+    pub parallel: usize,
+    /// Time limit of one address's lookup, in milliseconds. Default 5000.
+    pub timeout_ms: u64,
+    /// UDP queries per question. Default 3.
+    pub attempts: u32,
+}
+
+impl Default for RdnsConfig {
+    fn default() -> Self {
+        RdnsConfig {
+            rate: otsensor_dns::resolver::DEFAULT_RATE,
+            parallel: otsensor_dns::resolver::DEFAULT_IN_FLIGHT,
+            timeout_ms: otsensor_dns::resolver::DEFAULT_TIMEOUT.as_millis() as u64,
+            attempts: otsensor_dns::resolver::DEFAULT_ATTEMPTS,
+        }
+    }
 }
 
 /// `[scope]`: networks the sensor may touch besides loopback.
@@ -74,8 +102,13 @@ impl Config {
 
     /// Loopback, widened by `scope.allow` and `--allow`.
     pub fn scope(&self, args: &PacingArgs) -> Result<Scope, CliError> {
+        self.scope_with(&args.allow)
+    }
+
+    /// Loopback, widened by `scope.allow` and the `--allow` networks `allow`.
+    pub fn scope_with(&self, allow: &[String]) -> Result<Scope, CliError> {
         let from_file = self.scope.allow.iter().map(|s| parse_net(s, "scope.allow"));
-        let from_args = args.allow.iter().map(|s| parse_net(s, "--allow"));
+        let from_args = allow.iter().map(|s| parse_net(s, "--allow"));
         let nets: Vec<IpNet> = from_file.chain(from_args).collect::<Result<_, _>>()?;
         Ok(Scope::with(nets))
     }

@@ -6,11 +6,13 @@ mod devices_cmd;
 mod error;
 mod log_cmd;
 mod output;
+mod rdns_cmd;
 mod scan_cmd;
 mod switch_cmd;
+mod wem_cmd;
 
 use clap::Parser;
-use cli::{Cli, Command, ScanCommand};
+use cli::{Cli, Command, ScanCommand, WemCommand};
 use error::CliError;
 use std::process::ExitCode;
 
@@ -40,6 +42,11 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Scan(ScanCommand::Switch(args)) => switch_cmd::scan_switch(*args).await,
         Command::Devices(args) => devices_cmd::list(args).await,
         Command::Log(args) => log_cmd::show(args).await,
+        Command::Wem(WemCommand::Scan(args)) => wem_cmd::scan(args).await,
+        Command::Wem(WemCommand::Import(args)) => wem_cmd::import(args).await,
+        Command::Wem(WemCommand::Export(args)) => wem_cmd::export(args).await,
+        Command::Wem(WemCommand::Schedule(args)) => wem_cmd::schedule(args).await,
+        Command::Rdns(args) => rdns_cmd::run(args).await,
         Command::Demo(_) => {
             println!(
                 "otsensor demo: not yet. The simulated plant and the console arrive with the demo issue; \

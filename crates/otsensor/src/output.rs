@@ -30,6 +30,11 @@ pub struct DeviceRecord {
     software_version: Option<String>,
     location: Option<String>,
     description: Option<String>,
+    vendor_id: Option<u32>,
+    bacnet_instance: Option<u32>,
+    type_name: Option<String>,
+    reported_ip: Option<String>,
+    status: Option<String>,
     os: Option<Value>,
     domain: Option<String>,
     protocols: Vec<&'static str>,
@@ -46,8 +51,8 @@ pub struct DeviceRecord {
     slot: Option<u16>,
     unit_id: Option<u8>,
     position: Option<String>,
-    first_seen: String,
-    last_seen: String,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
 }
 
 impl DeviceRecord {
@@ -74,8 +79,23 @@ impl DeviceRecord {
             software_version: a.software_version.clone(),
             location: a.location.clone(),
             description: a.description.clone(),
-            os: None,
-            domain: None,
+            vendor_id: a.vendor_id,
+            bacnet_instance: a.bacnet_instance,
+            type_name: a.type_name.clone(),
+            reported_ip: a.reported_ip.map(|ip| ip.to_string()),
+            status: a.status.clone(),
+            os: a.os.as_ref().map(|os| {
+                serde_json::json!({
+                    "name": os.name,
+                    "version": os.version,
+                    "build": os.build,
+                    "service_pack": os.service_pack,
+                    "architecture": os.architecture,
+                    "installed": os.installed.map(|t| t.to_string()),
+                    "last_boot": os.last_boot.map(|t| t.to_string()),
+                })
+            }),
+            domain: a.domain.clone(),
             protocols: a.protocols.iter().map(|p| p.name()).collect(),
             modules: children
                 .get(&device.key)
@@ -85,20 +105,14 @@ impl DeviceRecord {
                         .collect()
                 })
                 .unwrap_or_default(),
-            interfaces: to_values(&a.interfaces),
-            neighbors: to_values(&a.neighbors),
+            interfaces: a.interfaces.iter().map(to_value).collect(),
+            neighbors: a.neighbors.iter().map(to_value).collect(),
             mac_vendor: a.mac_vendor.clone(),
-            access_port: a
-                .access_port
-                .as_ref()
-                .and_then(|p| serde_json::to_value(p).ok()),
-            seen_on: to_values(&a.seen_on),
-            switch_tables: a
-                .switch_tables
-                .as_ref()
-                .and_then(|t| serde_json::to_value(t).ok()),
-            hotfixes: Vec::new(),
-            software: Vec::new(),
+            access_port: a.access_port.as_ref().map(to_value),
+            seen_on: a.seen_on.iter().map(to_value).collect(),
+            switch_tables: a.switch_tables.as_ref().map(to_value),
+            hotfixes: a.hotfixes.iter().map(to_value).collect(),
+            software: a.software.iter().map(to_value).collect(),
             parent: device.key.parent().map(parent_label),
             slot: match position {
                 Some(Position::Slot(n)) => Some(*n),
@@ -109,17 +123,14 @@ impl DeviceRecord {
                 _ => None,
             },
             position: position.map(ToString::to_string),
-            first_seen: device.first_seen.to_string(),
-            last_seen: device.last_seen.to_string(),
+            first_seen: Some(device.first_seen.to_string()),
+            last_seen: Some(device.last_seen.to_string()),
         }
     }
 }
 
-fn to_values<T: Serialize>(items: &[T]) -> Vec<Value> {
-    items
-        .iter()
-        .filter_map(|i| serde_json::to_value(i).ok())
-        .collect()
+fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 /// How a parent is named in output: its address, or its key for a nested sub-device.
@@ -157,7 +168,7 @@ fn write_json(
     Ok(())
 }
 
-const CSV_HEADER: [&str; 23] = [
+const CSV_HEADER: [&str; 28] = [
     "ip",
     "parent",
     "position",
@@ -174,6 +185,11 @@ const CSV_HEADER: [&str; 23] = [
     "plc_mode",
     "vendor_url",
     "application",
+    "vendor_id",
+    "bacnet_instance",
+    "type_name",
+    "status",
+    "reported_ip",
     "protocols",
     "first_seen",
     "last_seen",
@@ -211,9 +227,14 @@ fn write_csv(
             r.plc_mode.unwrap_or_default().to_string(),
             opt(&r.vendor_url),
             opt(&r.application),
+            r.vendor_id.map(|n| n.to_string()).unwrap_or_default(),
+            r.bacnet_instance.map(|n| n.to_string()).unwrap_or_default(),
+            opt(&r.type_name),
+            opt(&r.status),
+            opt(&r.reported_ip),
             r.protocols.join(";"),
-            r.first_seen,
-            r.last_seen,
+            r.first_seen.unwrap_or_default(),
+            r.last_seen.unwrap_or_default(),
             opt(&r.mac_vendor),
             access.map(|p| p.switch.to_string()).unwrap_or_default(),
             access.and_then(|p| p.port.clone()).unwrap_or_default(),
@@ -284,4 +305,137 @@ fn write_row(out: &mut dyn Write, cells: &[String; 7], widths: &[usize; 7]) -> i
         }
     }
     writeln!(out, "{}", line.trim_end())
+}
+
+/// One looked-up address as `otsensor rdns` shows it: the device (from the inventory, or made
+/// of the lookup alone) and how the lookup ended.
+#[derive(Debug)]
+pub struct LookupRow {
+    /// The device after the run; first and last seen are shown only for inventory devices.
+    pub device: Device,
+    /// Whether the address is a device of the inventory.
+    pub in_inventory: bool,
+    /// The lookup status (`found`, `nxdomain`, `timeout`, ...).
+    pub status: &'static str,
+    /// Every name found (the FQDN is the first).
+    pub names: Vec<String>,
+    /// CNAMEs followed (RFC 2317).
+    pub aliases: Vec<String>,
+    /// The failure in words, for statuses other than found.
+    pub detail: Option<String>,
+}
+
+/// A [`LookupRow`] as JSON: the device keys of DESIGN.md, then the lookup's.
+#[derive(Debug, Serialize)]
+struct LookupRecord<'a> {
+    #[serde(flatten)]
+    device: DeviceRecord,
+    in_inventory: bool,
+    status: &'a str,
+    names: &'a [String],
+    aliases: &'a [String],
+    detail: Option<&'a str>,
+}
+
+impl<'a> LookupRecord<'a> {
+    fn new(row: &'a LookupRow) -> LookupRecord<'a> {
+        let mut device = DeviceRecord::new(&row.device, &BTreeMap::new());
+        if !row.in_inventory {
+            device.first_seen = None;
+            device.last_seen = None;
+        }
+        LookupRecord {
+            device,
+            in_inventory: row.in_inventory,
+            status: row.status,
+            names: &row.names,
+            aliases: &row.aliases,
+            detail: row.detail.as_deref(),
+        }
+    }
+}
+
+/// Writes the rows of `otsensor rdns` in `format`.
+pub fn write_lookups(out: &mut dyn Write, rows: &[LookupRow], format: Format) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            for row in rows {
+                serde_json::to_writer(&mut *out, &LookupRecord::new(row))?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([
+                "ip",
+                "status",
+                "name",
+                "fqdn",
+                "names",
+                "fqdn_last_lookup",
+                "in_inventory",
+                "detail",
+            ])?;
+            for row in rows {
+                let a = &row.device.attributes;
+                w.write_record([
+                    row.device.ip().map(|ip| ip.to_string()).unwrap_or_default(),
+                    row.status.to_string(),
+                    a.name.clone().unwrap_or_default(),
+                    a.fqdn.clone().unwrap_or_default(),
+                    row.names.join(";"),
+                    a.fqdn_looked_up.map(|t| t.to_string()).unwrap_or_default(),
+                    row.in_inventory.to_string(),
+                    row.detail.clone().unwrap_or_default(),
+                ])?;
+            }
+            w.flush()
+        }
+        Format::Table => {
+            let header = ["ADDRESS", "STATUS", "NAME", "FQDN", "NOTE"].map(String::from);
+            let cells: Vec<[String; 5]> = rows.iter().map(lookup_cells).collect();
+            let mut widths = [0usize; 5];
+            for row in std::iter::once(&header).chain(&cells) {
+                for (w, cell) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+            for row in std::iter::once(&header).chain(&cells) {
+                let mut line = String::new();
+                for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
+                    if i + 1 == row.len() {
+                        line.push_str(cell);
+                    } else {
+                        line.push_str(&format!("{cell:<w$}  "));
+                    }
+                }
+                writeln!(out, "{}", line.trim_end())?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn lookup_cells(row: &LookupRow) -> [String; 5] {
+    let a = &row.device.attributes;
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let fqdn = match row.names.as_slice() {
+        [] => dash(&a.fqdn),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
+    };
+    let note = match (row.status, &row.detail) {
+        ("found", _) if !row.aliases.is_empty() => format!("via {}", row.aliases.join(" -> ")),
+        ("found" | "nxdomain" | "nodata", _) => String::new(),
+        (_, Some(detail)) => detail.clone(),
+        _ => String::new(),
+    };
+    [
+        row.device.ip().map(|ip| ip.to_string()).unwrap_or_default(),
+        row.status.to_string(),
+        dash(&a.name),
+        fqdn,
+        note,
+    ]
 }

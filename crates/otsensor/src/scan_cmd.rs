@@ -5,10 +5,13 @@ use crate::config::Config;
 use crate::error::CliError;
 use crate::output::write_devices;
 use indicatif::{ProgressBar, ProgressStyle};
+use otsensor_bacnet::BacnetProbe;
 use otsensor_core::merge::{RunMerge, mac_only_keys, observation_keys, resolve_macs};
 use otsensor_core::{Device, Link, Observation, Outcome, Probe, Protocol, TargetSet};
-use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, run_scan};
+use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, spawn_scan};
+use otsensor_enip::EnipProbe;
 use otsensor_modbus::ModbusProbe;
+use otsensor_s7::S7Probe;
 use otsensor_store::{NewScan, RunResult, RunStatus, RunSummary, Store};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -18,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 /// Runs `otsensor scan plc`.
 pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
     let config = Config::load(&args.common)?;
-    let probe = probe_for(args.protocol)?;
+    let probe = probe_for(args.protocol);
     let request = ScanRequest {
         targets: TargetSet::parse(
             args.targets.iter().map(String::as_str),
@@ -64,13 +67,12 @@ pub struct ScanJob {
     pub report: Option<fn(&ScanOutcome) -> Vec<String>>,
 }
 
-fn probe_for(protocol: PlcProtocol) -> Result<Arc<dyn Probe>, CliError> {
+fn probe_for(protocol: PlcProtocol) -> Arc<dyn Probe> {
     match protocol {
-        PlcProtocol::Modbus => Ok(Arc::new(ModbusProbe)),
-        other => Err(CliError::usage(format!(
-            "--protocol {}: not implemented yet (only modbus is, for now)",
-            format!("{other:?}").to_lowercase()
-        ))),
+        PlcProtocol::Modbus => Arc::new(ModbusProbe),
+        PlcProtocol::S7 => Arc::new(S7Probe),
+        PlcProtocol::Enip => Arc::new(EnipProbe),
+        PlcProtocol::Bacnet => Arc::new(BacnetProbe),
     }
 }
 
@@ -180,7 +182,7 @@ pub fn scan_spec(request: &ScanRequest) -> serde_json::Value {
     })
 }
 
-fn touched_keys(outcome: &ScanOutcome) -> Vec<otsensor_core::DeviceKey> {
+pub(crate) fn touched_keys(outcome: &ScanOutcome) -> Vec<otsensor_core::DeviceKey> {
     outcome
         .observations
         .iter()
@@ -188,7 +190,7 @@ fn touched_keys(outcome: &ScanOutcome) -> Vec<otsensor_core::DeviceKey> {
         .collect()
 }
 
-fn run_status(status: ScanStatus) -> RunStatus {
+pub(crate) fn run_status(status: ScanStatus) -> RunStatus {
     match status {
         ScanStatus::Cancelled => RunStatus::Cancelled,
         ScanStatus::Completed | ScanStatus::TimedOut | ScanStatus::DeviceLimit => {
@@ -226,14 +228,18 @@ async fn run_with_ctrl_c(
         }
     });
     let bar = progress_bar();
-    let show = |p: Progress| {
-        if let Some(bar) = &bar {
+    let shown = bar.clone();
+    let show = move |p: Progress| {
+        if let Some(bar) = &shown {
             bar.set_length(p.total);
             bar.set_position(p.done);
             bar.set_message(format!("{} identified", p.identified));
         }
     };
-    let outcome = run_scan(probe, request, cancel, &show).await;
+    let outcome = match spawn_scan(probe, request, cancel, Arc::new(show)).await {
+        Ok(outcome) => outcome,
+        Err(e) => return Err(CliError::failed(format!("the scan task failed: {e}"))),
+    };
     watcher.abort();
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -241,7 +247,7 @@ async fn run_with_ctrl_c(
     outcome.map_err(CliError::usage)
 }
 
-fn progress_bar() -> Option<ProgressBar> {
+pub(crate) fn progress_bar() -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

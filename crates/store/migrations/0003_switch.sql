@@ -29,14 +29,13 @@ CREATE INDEX links_remote ON links (remote_device_id);
 CREATE INDEX links_active ON links (active);
 
 -- SNMP credentials (communities, v3 users with their passwords), sealed with ChaCha20-Poly1305
--- under the 32-byte key in <data dir>/credentials.key (created 0600 on first use); the row name is
--- the associated data, so a sealed value cannot be moved to another row. `summary` (version, user,
--- protocols) holds no secret.
+-- under the data directory's key file (secret.key, as the WEM credentials): `sealed` is the nonce
+-- and the ciphertext; the row name is the associated data, so a sealed value cannot be moved to
+-- another row. `summary` (version, user, protocols) holds no secret.
 CREATE TABLE snmp_credentials (
     id          INTEGER PRIMARY KEY,
     name        TEXT    NOT NULL UNIQUE,
     summary     TEXT    NOT NULL,
-    nonce       BLOB    NOT NULL,
     sealed      BLOB    NOT NULL,
     created_at  TEXT    NOT NULL,
     updated_at  TEXT    NOT NULL

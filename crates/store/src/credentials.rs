@@ -1,23 +1,17 @@
-//! SNMP credentials, sealed: ChaCha20-Poly1305 under a 32-byte key kept in
-//! `<data dir>/credentials.key` (created with mode 0600 on first use), a fresh random nonce per
-//! value, the credential's name as associated data. Secrets leave this module only as
-//! [`Secret`](otsensor_core::Secret)s; errors never contain them.
+//! SNMP credentials, sealed: ChaCha20-Poly1305 under the data directory's key file (`secret.key`,
+//! the store's one key for secrets at rest, see `secret`), the credential's name as associated
+//! data. Secrets leave this module only as [`Secret`](otsensor_core::Secret)s; errors never
+//! contain them.
 
 use crate::Store;
 use crate::codec::time_text;
 use crate::error::{Failure, Result, StoreError};
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use crate::secret::SecretKey;
 use jiff::Timestamp;
 use otsensor_core::{Secret, SnmpCredentials};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-/// The key file's name in the data directory.
-pub const KEY_FILE: &str = "credentials.key";
-const KEY_LEN: usize = 32;
+use std::path::Path;
 
 /// A stored credential's name and its summary (no secret in either).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +93,7 @@ impl Store {
         credentials: &SnmpCredentials,
     ) -> Result<(), StoreError> {
         let context = format!("saving SNMP credentials {name:?}");
-        let key = load_or_create_key(&self.key_path()).map_err(|e| e.context(&context))?;
+        let key = self.secret_key().map_err(|e| e.context(&context))?;
         upsert(&self.pool, &key, name, credentials)
             .await
             .map_err(|e| e.context(&context))
@@ -111,17 +105,17 @@ impl Store {
         name: &str,
     ) -> Result<Option<SnmpCredentials>, StoreError> {
         let context = format!("reading SNMP credentials {name:?}");
-        let row: Option<(Vec<u8>, Vec<u8>)> =
-            sqlx::query_as("SELECT nonce, sealed FROM snmp_credentials WHERE name = $1")
+        let sealed: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT sealed FROM snmp_credentials WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(|e| Failure::from(e).context(&context))?;
-        let Some((nonce, sealed)) = row else {
+        let Some(sealed) = sealed else {
             return Ok(None);
         };
-        let key = load_or_create_key(&self.key_path()).map_err(|e| e.context(&context))?;
-        open(&key, name, &nonce, &sealed)
+        let key = self.secret_key().map_err(|e| e.context(&context))?;
+        open(&key, name, &sealed)
             .map(Some)
             .map_err(|e| e.context(&context))
     }
@@ -139,31 +133,34 @@ impl Store {
             .collect())
     }
 
-    fn key_path(&self) -> PathBuf {
-        self.path
-            .parent()
-            .unwrap_or_else(|| Path::new("."))
-            .join(KEY_FILE)
+    fn secret_key(&self) -> Result<SecretKey> {
+        SecretKey::load_or_create(self.path.parent().unwrap_or_else(|| Path::new(".")))
     }
+}
+
+/// What a sealed credential is bound to.
+fn sealing_context(name: &str) -> String {
+    format!("SNMP credentials {name:?}")
 }
 
 async fn upsert(
     pool: &SqlitePool,
-    key: &[u8; KEY_LEN],
+    key: &SecretKey,
     name: &str,
     credentials: &SnmpCredentials,
 ) -> Result<()> {
-    let (nonce, sealed) = seal(key, name, credentials)?;
+    let plain = serde_json::to_string(&Plain::from_credentials(credentials))
+        .map_err(|_| Failure::Rejected("the credentials do not encode".into()))?;
+    let sealed = key.seal(&plain, &sealing_context(name))?;
     let now = time_text(Timestamp::now());
     sqlx::query(
-        "INSERT INTO snmp_credentials (name, summary, nonce, sealed, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) \
-         ON CONFLICT (name) DO UPDATE SET summary = excluded.summary, nonce = excluded.nonce, \
+        "INSERT INTO snmp_credentials (name, summary, sealed, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (name) DO UPDATE SET summary = excluded.summary, \
              sealed = excluded.sealed, updated_at = excluded.updated_at",
     )
     .bind(name)
     .bind(credentials.describe())
-    .bind(nonce)
     .bind(sealed)
     .bind(now)
     .execute(pool)
@@ -171,111 +168,9 @@ async fn upsert(
     Ok(())
 }
 
-fn seal(
-    key: &[u8; KEY_LEN],
-    name: &str,
-    credentials: &SnmpCredentials,
-) -> Result<(Vec<u8>, Vec<u8>)> {
-    let plain = serde_json::to_vec(&Plain::from_credentials(credentials))
-        .map_err(|_| Failure::Rejected("the credentials do not encode".into()))?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
-    let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
-    let sealed = cipher
-        .encrypt(
-            &nonce,
-            Payload {
-                msg: &plain,
-                aad: name.as_bytes(),
-            },
-        )
-        .map_err(|_| Failure::Rejected("sealing failed".into()))?;
-    Ok((nonce.to_vec(), sealed))
-}
-
-fn open(key: &[u8; KEY_LEN], name: &str, nonce: &[u8], sealed: &[u8]) -> Result<SnmpCredentials> {
-    if nonce.len() != 12 {
-        return Err(Failure::Corrupt(
-            "a credential nonce is not 12 bytes".into(),
-        ));
-    }
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
-    let plain = cipher
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: sealed,
-                aad: name.as_bytes(),
-            },
-        )
-        .map_err(|_| {
-            Failure::Corrupt(format!(
-                "the sealed credentials do not open with {KEY_FILE} (another data directory's key, or a damaged file)"
-            ))
-        })?;
-    let parsed: Plain = serde_json::from_slice(&plain)
+fn open(key: &SecretKey, name: &str, sealed: &[u8]) -> Result<SnmpCredentials> {
+    let plain = key.open(sealed, &sealing_context(name))?;
+    let parsed: Plain = serde_json::from_str(&plain)
         .map_err(|_| Failure::Corrupt("unsealed credentials do not decode".into()))?;
     Ok(parsed.into_credentials())
-}
-
-/// Reads the key file, or creates it (mode 0600, 32 random bytes) when there is none. A key
-/// file that others may read is refused.
-fn load_or_create_key(path: &Path) -> Result<[u8; KEY_LEN]> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            check_private(path)?;
-            <[u8; KEY_LEN]>::try_from(bytes.as_slice())
-                .map_err(|_| Failure::Corrupt(format!("{} is not {KEY_LEN} bytes", path.display())))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key(path),
-        Err(e) => Err(Failure::Rejected(format!(
-            "reading {}: {e}",
-            path.display()
-        ))),
-    }
-}
-
-fn create_key(path: &Path) -> Result<[u8; KEY_LEN]> {
-    let key: [u8; KEY_LEN] = ChaCha20Poly1305::generate_key(&mut OsRng).into();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let written = options.open(path).and_then(|mut f| {
-        f.write_all(&key)?;
-        f.sync_all()
-    });
-    match written {
-        Ok(()) => Ok(key),
-        // another process created it first: use theirs
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_key(path),
-        Err(e) => Err(Failure::Rejected(format!(
-            "creating {}: {e}",
-            path.display()
-        ))),
-    }
-}
-
-#[cfg(unix)]
-fn check_private(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map_err(|e| Failure::Rejected(format!("{}: {e}", path.display())))?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(Failure::Rejected(format!(
-            "{} may be read by others (mode {:o}): run chmod 600 on it",
-            path.display(),
-            mode & 0o777
-        )));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<()> {
-    Ok(())
 }

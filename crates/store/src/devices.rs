@@ -34,8 +34,11 @@ impl Store {
         &self,
         keys: &[DeviceKey],
     ) -> Result<BTreeMap<DeviceKey, Device>, StoreError> {
-        select_by_keys(&self.pool, keys)
-            .await
+        let read = async {
+            let mut conn = self.pool.acquire().await?;
+            select_by_keys(&mut conn, keys).await
+        };
+        read.await
             .map_err(|e| e.context(format!("reading {} devices by key", keys.len())))
     }
 
@@ -122,8 +125,9 @@ pub(crate) fn depth(key: &DeviceKey) -> usize {
     lineage(key).len() - 1
 }
 
-async fn select_by_keys(
-    pool: &SqlitePool,
+/// The stored devices among `keys`, read on `conn` (inside a transaction, if it holds one).
+pub(crate) async fn select_by_keys(
+    conn: &mut SqliteConnection,
     keys: &[DeviceKey],
 ) -> Result<BTreeMap<DeviceKey, Device>> {
     let mut found = BTreeMap::new();
@@ -136,7 +140,7 @@ async fn select_by_keys(
             list.push_bind(key.to_string());
         }
         query.push(")");
-        let rows: Vec<DeviceRow> = query.build_query_as().fetch_all(pool).await?;
+        let rows: Vec<DeviceRow> = query.build_query_as().fetch_all(&mut *conn).await?;
         for row in rows {
             let device = row.into_device()?;
             found.insert(device.key.clone(), device);

@@ -21,9 +21,11 @@
 //! SQLite by default: one file, `<data dir>/otsensor.db`, in WAL mode (readers do not block the
 //! writer) with foreign keys on and a busy timeout. The schema lives in `migrations/` and is
 //! applied on [`Store::open`]. One module per aggregate: `devices` (devices and their history),
-//! `scans`, `runs` (runs, the devices of a run, the probe log), `links` (the device map's links
-//! between devices, as switches report them), `credentials` (SNMP credentials, sealed with
-//! ChaCha20-Poly1305 under a key file in the data directory). Times are RFC 3339 UTC text with
+//! `scans`, `runs` (runs, the devices of a run, the probe log), `wem` (Windows endpoint monitoring:
+//! ranges with their credentials encrypted at rest under the data directory's `secret.key`, the
+//! schedule, the last results), `dns` (configured DNS servers, lookup runs and the names they write
+//! into devices), `links` (the device map's links between devices, as switches report them),
+//! `credentials` (SNMP credentials, sealed under the same key). Times are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
 //!
@@ -47,17 +49,22 @@
 mod codec;
 mod credentials;
 mod devices;
+mod dns;
 mod error;
 mod links;
 mod runs;
 mod scans;
+mod secret;
+mod wem;
 
-pub use credentials::{CredentialSummary, KEY_FILE};
+pub use credentials::CredentialSummary;
 pub use devices::HistoryEntry;
+pub use dns::{DnsServer, DnsServerId, RdnsRun, RdnsRunResult, RdnsSummary};
 pub use error::{DatabaseError, StoreError};
 pub use links::StoredLink;
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};
+pub use secret::KEY_FILE;
 
 use error::Failure;
 use sqlx::migrate::Migrator;
@@ -84,6 +91,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
+    data_dir: PathBuf,
 }
 
 impl Store {
@@ -104,7 +112,11 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| Failure::from(e).context(format!("migrating {}", path.display())))?;
-        Ok(Store { pool, path })
+        Ok(Store {
+            pool,
+            path,
+            data_dir: data_dir.to_path_buf(),
+        })
     }
 
     /// The database file.

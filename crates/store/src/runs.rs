@@ -280,7 +280,7 @@ async fn save_run(
 }
 
 /// Fails unless `run` exists and is running.
-async fn ensure_running(conn: &mut SqliteConnection, run: RunId) -> Result<()> {
+pub(crate) async fn ensure_running(conn: &mut SqliteConnection, run: RunId) -> Result<()> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
         .bind(run.0)
         .fetch_optional(conn)
@@ -293,7 +293,7 @@ async fn ensure_running(conn: &mut SqliteConnection, run: RunId) -> Result<()> {
 }
 
 /// Upserts the changed devices, parents first, with their history and run links.
-async fn save_devices(
+pub(crate) async fn save_devices(
     conn: &mut SqliteConnection,
     run: RunId,
     changes: &[DeviceChange],
@@ -346,31 +346,38 @@ async fn insert_run_device(
     Ok(())
 }
 
-async fn insert_probe_log(
+/// Rows per INSERT statement: 7 parameters each stays far below SQLite's parameter limit.
+const PROBE_LOG_BATCH: usize = 1000;
+
+pub(crate) async fn insert_probe_log(
     conn: &mut SqliteConnection,
     run: RunId,
     entries: &[ProbeLogEntry],
 ) -> Result<()> {
-    for entry in entries {
-        sqlx::query(
+    for batch in entries.chunks(PROBE_LOG_BATCH) {
+        let rows = batch
+            .iter()
+            .map(|e| Ok((e, to_i64(e.duration_ms, "probe duration_ms")?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO probe_log \
-                 (run_id, address, protocol, outcome, error, started_at, duration_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(run.0)
-        .bind(entry.address.to_string())
-        .bind(entry.protocol.name())
-        .bind(entry.outcome.name())
-        .bind(entry.error.as_deref())
-        .bind(time_text(entry.started))
-        .bind(to_i64(entry.duration_ms, "probe duration_ms")?)
-        .execute(&mut *conn)
-        .await?;
+                 (run_id, address, protocol, outcome, error, started_at, duration_ms) ",
+        );
+        insert.push_values(rows, |mut row, (entry, duration)| {
+            row.push_bind(run.0)
+                .push_bind(entry.address.to_string())
+                .push_bind(entry.protocol.name())
+                .push_bind(entry.outcome.name())
+                .push_bind(entry.error.as_deref())
+                .push_bind(time_text(entry.started))
+                .push_bind(duration);
+        });
+        insert.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-async fn update_finished_run(
+pub(crate) async fn update_finished_run(
     conn: &mut SqliteConnection,
     run: RunId,
     result: &RunResult<'_>,

@@ -303,11 +303,12 @@ fn switch_facts(data: &SwitchData, uplinks: &BTreeSet<u32>) -> Vec<Fact> {
         data.interfaces
             .iter()
             .map(|i| Interface {
-                index: i.index,
+                index: Some(i.index),
                 name: i.name.clone(),
+                mac: i.mac,
+                addresses: Vec::new(),
                 description: i.descr.clone(),
                 alias: i.alias.clone(),
-                mac: i.mac,
                 speed_bps: i.speed_bps,
                 if_type: i.if_type,
                 admin_up: i.admin.map(|a| a == 1),
@@ -621,9 +622,10 @@ mod tests {
             _ => None,
         });
         let interfaces = interfaces.unwrap();
-        assert!(interfaces.iter().find(|i| i.index == 23).unwrap().uplink);
-        assert!(interfaces.iter().find(|i| i.index == 24).unwrap().uplink);
-        assert!(!interfaces.iter().find(|i| i.index == 3).unwrap().uplink);
+        let port = |n: u32| interfaces.iter().find(|i| i.index == Some(n)).unwrap();
+        assert!(port(23).uplink);
+        assert!(port(24).uplink);
+        assert!(!port(3).uplink);
         let lldp = obs.links.iter().find(|l| l.kind == LinkKind::Lldp).unwrap();
         assert_eq!(lldp.remote, Some(DeviceKey::Mac(mac("8c:60:4f:19:16:3a"))));
         assert_eq!(lldp.remote_port.as_deref(), Some("Eth1/19"));
