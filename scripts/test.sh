@@ -14,7 +14,7 @@ set -euo pipefail
 
 # Peers the tests need: names or groups of testbed/start.sh (see ALL_PEERS in testbed/config.sh).
 # Later issues add theirs here. s7-all = s7 s7native and the scripted S7 peers (s7-silent, ...).
-TEST_PEERS="modbus-all s7-all enip-all bacnet bacnet-router wmi-all dns-all"
+TEST_PEERS="modbus-all s7-all enip-all bacnet bacnet-router wmi-all dns-all snmpsim snmpd"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

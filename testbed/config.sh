@@ -133,6 +133,9 @@ SNMPSIM_V3_USER=simulator SNMPSIM_V3_AUTHKEY="auctoritas" SNMPSIM_V3_PRIVKEY="pr
 # ---- net-snmp snmpd
 SNMPD_IP=127.0.0.60 SNMPD_PORT=161
 SNMPD_COMMUNITY="public" SNMPD_V3_USER=opsv3 SNMPD_V3_AUTH="authpass123" SNMPD_V3_PRIV="privpass123"   # SHA / AES
+# more v3 users (same passwords): noAuthNoPriv, authNoPriv, and one per auth/priv algorithm pair
+SNMPD_V3_NOAUTH_USER=opsnoauth SNMPD_V3_AUTHONLY_USER=opsauth   # opsauth: SHA-256, no privacy
+SNMPD_V3_ALGO_USERS="ops-md5-des:MD5:DES ops-sha224-aes192:SHA-224:AES-192 ops-sha256-aes256:SHA-256:AES-256 ops-sha384-aes:SHA-384:AES ops-sha512-aes256:SHA-512:AES-256 ops-md5-aes:MD5:AES ops-sha-des:SHA:DES ops-sha-aes192c:SHA:AES-192-C ops-md5-aes256c:MD5:AES-256-C"
 SNMPD_SYSNAME="plant-sw-60" SNMPD_SYSLOCATION="Rack 4, Substation B" SNMPD_SYSCONTACT="ot-team@example.invalid"
 
 # ---- DNS: 10.20.0.0/16 reverse zone, every address -> dev-10-20-A-B.ot.example. (zone data only:

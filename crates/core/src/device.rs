@@ -1,6 +1,7 @@
 //! Devices of the inventory: identity (key, parent, position) and typed attributes.
 
 use crate::host::{Hotfix, Interface, OsInfo, Software};
+use crate::network::{Neighbor, PortSighting, TableCounts};
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -325,7 +326,7 @@ pub struct Attributes {
     pub os: Option<OsInfo>,
     /// Windows domain or workgroup.
     pub domain: Option<String>,
-    /// Network interfaces the host reports.
+    /// Network interfaces: those a host reports, or a network device's ports by ifIndex.
     #[serde(default)]
     pub interfaces: Vec<Interface>,
     /// Installed updates.
@@ -336,6 +337,28 @@ pub struct Attributes {
     pub software: Vec<Software>,
     /// Protocols the device answered.
     pub protocols: BTreeSet<Protocol>,
+    /// The vendor of the MAC address's OUI (IEEE registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_vendor: Option<String>,
+    /// A network device's LLDP/CDP neighbours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbors: Vec<Neighbor>,
+    /// Where switches saw the device, one sighting per switch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_on: Vec<PortSighting>,
+    /// The switch port the device is plugged into (the last access-port sighting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_port: Option<PortSighting>,
+    /// A switch's table sizes when it was last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_tables: Option<TableCounts>,
+}
+
+impl Attributes {
+    /// The vendor to show: the one a protocol named, else the MAC's OUI vendor.
+    pub fn best_vendor(&self) -> Option<&str> {
+        self.vendor.as_deref().or(self.mac_vendor.as_deref())
+    }
 }
 
 /// A device of the inventory.

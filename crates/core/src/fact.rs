@@ -3,6 +3,7 @@
 use crate::device::{Attributes, DeviceType, MacAddr, PlcMode};
 use crate::host::{self, Hotfix, Interface, OsInfo, Software};
 use crate::merge::AttributeChange;
+use crate::network::{Neighbor, PortSighting, TableCounts};
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -71,12 +72,23 @@ pub enum Fact {
     Os(OsInfo),
     /// Windows domain (or workgroup) the host belongs to.
     Domain(String),
-    /// Every network interface the host reports (replaces the previous list).
+    /// Every network interface: a host's, or a network device's ports (replaces the previous
+    /// list; a change of a port's operational status alone is refreshed silently).
     Interfaces(Vec<Interface>),
     /// Every installed update (replaces the previous list).
     Hotfixes(Vec<Hotfix>),
     /// Every installed software package (replaces the previous list).
     Software(Vec<Software>),
+    /// The vendor the IEEE registry gives the MAC address's OUI (a weaker vendor: exports show it
+    /// only when no protocol named the vendor).
+    MacVendor(String),
+    /// Every LLDP/CDP neighbour of a network device (replaces the previous list).
+    Neighbors(Vec<Neighbor>),
+    /// A switch saw the device on a port (and VLAN); an access port (not an uplink) becomes the
+    /// device's access port.
+    SeenOn(PortSighting),
+    /// How many rows each table of a switch held (refreshed silently: not a change).
+    SwitchTables(TableCounts),
 }
 
 impl Fact {
@@ -111,6 +123,11 @@ impl Fact {
             Fact::Interfaces(_) => "interfaces",
             Fact::Hotfixes(_) => "hotfixes",
             Fact::Software(_) => "software",
+            Fact::MacVendor(_) => "mac_vendor",
+            Fact::Neighbors(_) => "neighbors",
+            Fact::SeenOn(s) if s.uplink => "seen_on",
+            Fact::SeenOn(_) => "access_port",
+            Fact::SwitchTables(_) => "switch_tables",
         }
     }
 
@@ -154,11 +171,143 @@ impl Fact {
             Fact::Status(s) => set_text(name, &mut attrs.status, s),
             Fact::Os(os) => set(name, &mut attrs.os, os.clone(), OsInfo::summary),
             Fact::Domain(s) => set_text(name, &mut attrs.domain, s),
-            Fact::Interfaces(list) => set_list(name, &mut attrs.interfaces, list, Interface::label),
+            Fact::Interfaces(list) => apply_interfaces(name, attrs, list),
             Fact::Hotfixes(list) => set_list(name, &mut attrs.hotfixes, list, |h| h.id.clone()),
             Fact::Software(list) => set_list(name, &mut attrs.software, list, Software::label),
+            Fact::MacVendor(s) => set_text(name, &mut attrs.mac_vendor, s),
+            Fact::Neighbors(list) => apply_neighbors(name, attrs, list),
+            Fact::SeenOn(sighting) => apply_sighting(name, attrs, sighting),
+            Fact::SwitchTables(counts) => {
+                attrs.switch_tables = Some(*counts);
+                None
+            }
         }
     }
+}
+
+/// Replaces the interface list (sorted, one of each); the change names what came and went. A
+/// change of operational status alone is not a change (ports go up and down all day): it is
+/// refreshed silently.
+fn apply_interfaces(
+    name: &str,
+    attrs: &mut Attributes,
+    list: &[Interface],
+) -> Option<AttributeChange> {
+    let mut sorted = list.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let stable = |l: &[Interface]| -> Vec<Interface> {
+        l.iter()
+            .map(|i| Interface {
+                oper_status: None,
+                ..i.clone()
+            })
+            .collect()
+    };
+    if stable(&attrs.interfaces) == stable(&sorted) {
+        attrs.interfaces = sorted;
+        return None;
+    }
+    let change = AttributeChange {
+        attribute: name.to_string(),
+        old: (!attrs.interfaces.is_empty()).then(|| format!("{} items", attrs.interfaces.len())),
+        new: host::list_change(&attrs.interfaces, &sorted, Interface::label),
+    };
+    attrs.interfaces = sorted;
+    Some(change)
+}
+
+/// Replaces the neighbour list; the change names the neighbours that came and went.
+fn apply_neighbors(
+    name: &str,
+    attrs: &mut Attributes,
+    list: &[Neighbor],
+) -> Option<AttributeChange> {
+    let mut sorted = list.to_vec();
+    sorted.sort_by(|a, b| {
+        (
+            a.local_if_index,
+            &a.local_port,
+            a.protocol,
+            &a.chassis_id,
+            &a.port,
+        )
+            .cmp(&(
+                b.local_if_index,
+                &b.local_port,
+                b.protocol,
+                &b.chassis_id,
+                &b.port,
+            ))
+    });
+    if attrs.neighbors == sorted {
+        return None;
+    }
+    let label = |n: &Neighbor| {
+        format!(
+            "{} {} on {}",
+            n.protocol.name(),
+            n.label(),
+            n.local_port.as_deref().unwrap_or("?")
+        )
+    };
+    let added: Vec<String> = sorted
+        .iter()
+        .filter(|n| !attrs.neighbors.contains(n))
+        .map(label)
+        .collect();
+    let removed = attrs
+        .neighbors
+        .iter()
+        .filter(|n| !sorted.contains(n))
+        .count();
+    let old = (!attrs.neighbors.is_empty()).then(|| format!("{} neighbors", attrs.neighbors.len()));
+    let mut new = format!("{} neighbors", sorted.len());
+    if !added.is_empty() {
+        let shown: Vec<&str> = added.iter().take(5).map(String::as_str).collect();
+        new.push_str(&format!("; new: {}", shown.join(", ")));
+        if added.len() > 5 {
+            new.push_str(&format!(" and {} more", added.len() - 5));
+        }
+    }
+    if removed > 0 {
+        new.push_str(&format!("; gone: {removed}"));
+    }
+    attrs.neighbors = sorted;
+    Some(AttributeChange {
+        attribute: name.to_string(),
+        old,
+        new,
+    })
+}
+
+/// Records where a switch saw the device: one sighting per switch; an access port also
+/// becomes the device's access port.
+fn apply_sighting(
+    name: &str,
+    attrs: &mut Attributes,
+    sighting: &PortSighting,
+) -> Option<AttributeChange> {
+    let previous = attrs
+        .seen_on
+        .iter()
+        .position(|s| s.switch == sighting.switch);
+    let before = previous.map(|i| attrs.seen_on.remove(i));
+    attrs.seen_on.push(sighting.clone());
+    attrs.seen_on.sort();
+    if !sighting.uplink {
+        let old = attrs.access_port.replace(sighting.clone());
+        return (old.as_ref() != Some(sighting)).then(|| AttributeChange {
+            attribute: name.to_string(),
+            old: old.map(|s| s.to_string()),
+            new: sighting.to_string(),
+        });
+    }
+    (before.as_ref() != Some(sighting)).then(|| AttributeChange {
+        attribute: name.to_string(),
+        old: before.map(|s| s.to_string()),
+        new: sighting.to_string(),
+    })
 }
 
 /// Replaces a whole list; the change names what came and went.
@@ -221,6 +370,66 @@ mod tests {
             .apply(&mut attrs)
             .unwrap();
         assert_eq!(change.old.as_deref(), Some("Wago"));
+    }
+
+    #[test]
+    fn an_access_port_sighting_sets_the_access_port_and_an_uplink_does_not() {
+        let mut attrs = Attributes::default();
+        let switch: std::net::IpAddr = "127.0.0.51".parse().unwrap();
+        let access = PortSighting {
+            switch,
+            port: Some("Gi1/0/3".into()),
+            if_index: Some(3),
+            vlan: Some(5),
+            uplink: false,
+        };
+        let change = Fact::SeenOn(access.clone()).apply(&mut attrs).unwrap();
+        assert_eq!(change.attribute, "access_port");
+        assert_eq!(change.new, "127.0.0.51 port Gi1/0/3 vlan 5");
+        assert_eq!(Fact::SeenOn(access.clone()).apply(&mut attrs), None);
+        let other: std::net::IpAddr = "127.0.0.52".parse().unwrap();
+        let uplink = PortSighting {
+            switch: other,
+            port: Some("Te1/1".into()),
+            if_index: Some(49),
+            vlan: None,
+            uplink: true,
+        };
+        let change = Fact::SeenOn(uplink).apply(&mut attrs).unwrap();
+        assert_eq!(change.attribute, "seen_on");
+        assert_eq!(attrs.access_port, Some(access));
+        assert_eq!(attrs.seen_on.len(), 2);
+    }
+
+    #[test]
+    fn interface_status_alone_is_not_a_change() {
+        use crate::network::OperStatus;
+        let mut attrs = Attributes::default();
+        let up = Interface {
+            index: Some(1),
+            name: Some("Gi1/0/1".into()),
+            speed_bps: Some(1_000_000_000),
+            if_type: Some(6),
+            admin_up: Some(true),
+            oper_status: Some(OperStatus::Up),
+            ..Interface::default()
+        };
+        assert!(
+            Fact::Interfaces(vec![up.clone()])
+                .apply(&mut attrs)
+                .is_some()
+        );
+        let down = Interface {
+            oper_status: Some(OperStatus::Down),
+            ..up.clone()
+        };
+        assert_eq!(Fact::Interfaces(vec![down]).apply(&mut attrs), None);
+        assert_eq!(attrs.interfaces[0].oper_status, Some(OperStatus::Down));
+        let renamed = Interface {
+            alias: Some("PLC-3".into()),
+            ..up
+        };
+        assert!(Fact::Interfaces(vec![renamed]).apply(&mut attrs).is_some());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! replaces the previous list, so an uninstalled hotfix disappears from the inventory.
 
 use crate::device::MacAddr;
+use crate::network::OperStatus;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -43,20 +44,54 @@ impl OsInfo {
     }
 }
 
-/// A network interface a host reports.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A network interface: one a host reports (name, MAC, addresses), or a network device's port
+/// (IF-MIB: index, name, description, alias, MAC, speed, type, states, and whether it is an
+/// uplink). Fields a source does not know stay empty and are left out of JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Interface {
-    /// Its name or description.
+    /// Its index on the device (IF-MIB ifIndex), for network devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    /// Its name (ifName) or description.
     pub name: Option<String>,
     /// Its MAC address.
     pub mac: Option<MacAddr>,
     /// Its IP addresses.
+    #[serde(default)]
     pub addresses: Vec<IpAddr>,
+    /// Its description (ifDescr), for network devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The operator's label (ifAlias).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// Speed in bit/s (ifHighSpeed, else ifSpeed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_bps: Option<u64>,
+    /// ifType (IANAifType number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_type: Option<u32>,
+    /// ifAdminStatus is up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_up: Option<bool>,
+    /// ifOperStatus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oper_status: Option<OperStatus>,
+    /// A switch port that leads to other switches (an uplink), not to end devices.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uplink: bool,
 }
 
 impl Interface {
-    /// `name mac addresses`, for history.
+    /// For history: a port's name (or ifIndex); a host interface's MAC and addresses.
     pub fn label(&self) -> String {
+        if let Some(index) = self.index {
+            return self
+                .name
+                .clone()
+                .or_else(|| self.description.clone())
+                .unwrap_or_else(|| format!("ifIndex {index}"));
+        }
         let mut parts = Vec::new();
         if let Some(m) = self.mac {
             parts.push(m.to_string());

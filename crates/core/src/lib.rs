@@ -6,11 +6,14 @@
 //! may touch at all. [`rdns`] holds the validated reverse DNS settings and [`schedule`] says when
 //! scheduled work is due.
 
+pub mod credentials;
 pub mod device;
 pub mod fact;
 pub mod host;
 pub mod merge;
+pub mod network;
 pub mod observation;
+pub mod oui;
 pub mod pacing;
 pub mod probe;
 pub mod protocol;
@@ -21,11 +24,16 @@ pub mod scope;
 pub mod target;
 pub mod wem;
 
+pub use credentials::{Secret, SnmpCredentials};
 pub use device::{Device, DeviceKey, DeviceType, MacAddr, PlcMode, Position};
 pub use fact::Fact;
 pub use host::{Hotfix, Interface, OsInfo, Software};
 pub use merge::{AttributeChange, Change, DeviceChange, merge};
-pub use observation::{Observation, SubObservation};
+pub use network::{
+    Link, LinkKind, Neighbor, NeighborProtocol, OperStatus, PortSighting, TableCounts,
+};
+pub use observation::{Observation, RelatedObservation, SubObservation};
+pub use oui::OuiTable;
 pub use pacing::Pacing;
 pub use probe::{Outcome, Pacer, Probe, ProbeContext, ProbeLogEntry, ProbeReport};
 pub use protocol::Protocol;

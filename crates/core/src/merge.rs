@@ -1,8 +1,8 @@
 //! The inventory merge: a pure function from (current devices, observation) to what changed.
 
-use crate::device::{Device, DeviceKey};
+use crate::device::{Device, DeviceKey, MacAddr};
 use crate::fact::Fact;
-use crate::observation::{Observation, SubObservation};
+use crate::observation::{Observation, RelatedObservation, SubObservation};
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -53,12 +53,78 @@ pub struct DeviceChange {
     pub source: Protocol,
 }
 
-/// Every device key an observation speaks of: the device and its sub-devices, parents first.
+/// Every device key an observation speaks of: the device, its sub-devices (parents first) and
+/// the related devices it told about.
 pub fn observation_keys(obs: &Observation) -> Vec<DeviceKey> {
     let root = DeviceKey::Ip(obs.address);
     let mut keys = vec![root.clone()];
     collect_child_keys(&root, &obs.children, &mut keys);
+    for r in &obs.related {
+        if !keys.contains(&r.key) {
+            keys.push(r.key.clone());
+        }
+    }
     keys
+}
+
+/// The MAC addresses of the related devices known only by MAC, for looking up devices the
+/// inventory already knows by address.
+pub fn mac_only_keys(obs: &Observation) -> Vec<MacAddr> {
+    obs.related
+        .iter()
+        .filter_map(|r| match r.key {
+            DeviceKey::Mac(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Re-keys related devices known only by MAC to the device the inventory already has with that
+/// MAC (`known`: MAC to key), in the related list and in the links, so that a switch's MAC
+/// table enriches the device a PLC scan found rather than creating a second one.
+pub fn resolve_macs(obs: &mut Observation, known: &BTreeMap<MacAddr, DeviceKey>) {
+    let rekey = |key: &mut DeviceKey| {
+        if let DeviceKey::Mac(m) = key
+            && let Some(k) = known.get(m)
+        {
+            *key = k.clone();
+        }
+    };
+    for r in &mut obs.related {
+        rekey(&mut r.key);
+    }
+    for l in &mut obs.links {
+        if let Some(remote) = &mut l.remote {
+            rekey(remote);
+        }
+    }
+}
+
+/// The related devices with one entry per key (facts of repeated keys joined in order); facts
+/// about the probed device itself go to `root_facts`.
+fn fold_related(obs: &Observation, root: &DeviceKey) -> (Vec<Fact>, Vec<RelatedObservation>) {
+    let mut root_facts = obs.facts.clone();
+    let mut order: Vec<DeviceKey> = Vec::new();
+    let mut by_key: BTreeMap<DeviceKey, Vec<Fact>> = BTreeMap::new();
+    for r in &obs.related {
+        if &r.key == root {
+            root_facts.extend(r.facts.iter().cloned());
+            continue;
+        }
+        let entry = by_key.entry(r.key.clone()).or_insert_with(|| {
+            order.push(r.key.clone());
+            Vec::new()
+        });
+        entry.extend(r.facts.iter().cloned());
+    }
+    let related = order
+        .into_iter()
+        .map(|key| {
+            let facts = by_key.remove(&key).unwrap_or_default();
+            RelatedObservation { key, facts }
+        })
+        .collect();
+    (root_facts, related)
 }
 
 fn collect_child_keys(parent: &DeviceKey, children: &[SubObservation], out: &mut Vec<DeviceKey>) {
@@ -75,14 +141,22 @@ fn collect_child_keys(parent: &DeviceKey, children: &[SubObservation], out: &mut
 /// Devices that `current` lacks are [`Change::New`].
 pub fn merge(current: &BTreeMap<DeviceKey, Device>, obs: &Observation) -> Vec<DeviceChange> {
     let root = DeviceKey::Ip(obs.address);
+    let (root_facts, related) = fold_related(obs, &root);
     let mut out = vec![merge_one(
         current,
         root.clone(),
-        &obs.facts,
+        &root_facts,
         obs.source,
         obs.time,
     )];
     merge_children(current, &root, &obs.children, obs, &mut out);
+    for r in related {
+        if out.iter().any(|c| c.device.key == r.key) {
+            // a related device that is also a sub-device of this observation: skip the echo
+            continue;
+        }
+        out.push(merge_one(current, r.key, &r.facts, obs.source, obs.time));
+    }
     out
 }
 
@@ -252,6 +326,48 @@ mod tests {
         assert_eq!(changes.len(), 2);
         assert_eq!(changes[1].device.key.to_string(), "ip:127.0.0.10/unit:17");
         assert_eq!(observation_keys(&o).len(), 2);
+    }
+
+    #[test]
+    fn related_devices_merge_under_their_own_keys_once_each() {
+        let mut o = obs(vec![Fact::Name("sw-1".into())], 10);
+        let mac: MacAddr = "00:1b:1b:01:02:03".parse().unwrap();
+        o.related.push(RelatedObservation {
+            key: DeviceKey::Mac(mac),
+            facts: vec![Fact::Mac(mac)],
+        });
+        o.related.push(RelatedObservation {
+            key: DeviceKey::Mac(mac),
+            facts: vec![Fact::MacVendor("Siemens AG".into())],
+        });
+        // an ARP entry for the switch's own address folds into the switch
+        o.related.push(RelatedObservation {
+            key: DeviceKey::Ip(o.address),
+            facts: vec![Fact::Mac(mac)],
+        });
+        let changes = merge(&BTreeMap::new(), &o);
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[0].device.attributes.mac, Some(mac));
+        assert_eq!(changes[1].device.key, DeviceKey::Mac(mac));
+        assert_eq!(
+            changes[1].device.attributes.mac_vendor.as_deref(),
+            Some("Siemens AG")
+        );
+        assert_eq!(observation_keys(&o).len(), 2);
+    }
+
+    #[test]
+    fn macs_the_inventory_knows_are_rekeyed_to_their_device() {
+        let mut o = obs(vec![], 10);
+        let mac: MacAddr = "00:1b:1b:01:02:03".parse().unwrap();
+        o.related.push(RelatedObservation {
+            key: DeviceKey::Mac(mac),
+            facts: vec![Fact::Mac(mac)],
+        });
+        assert_eq!(mac_only_keys(&o), [mac]);
+        let plc = DeviceKey::Ip("127.0.0.20".parse().unwrap());
+        resolve_macs(&mut o, &BTreeMap::from([(mac, plc.clone())]));
+        assert_eq!(o.related[0].key, plc);
     }
 
     #[test]

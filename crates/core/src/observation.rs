@@ -1,7 +1,8 @@
 //! Observations: what one probe of one target returned.
 
-use crate::device::Position;
+use crate::device::{DeviceKey, Position};
 use crate::fact::Fact;
+use crate::network::Link;
 use crate::protocol::Protocol;
 use jiff::Timestamp;
 use std::net::IpAddr;
@@ -19,6 +20,11 @@ pub struct Observation {
     pub facts: Vec<Fact>,
     /// Modules, units and routed devices found behind it.
     pub children: Vec<SubObservation>,
+    /// Other devices it told about, each by its own key (a switch's ARP and MAC tables, its
+    /// neighbours): not behind it, but seen by it.
+    pub related: Vec<RelatedObservation>,
+    /// Links between devices it told about (neighbours, access ports), for the device map.
+    pub links: Vec<Link>,
 }
 
 impl Observation {
@@ -30,8 +36,19 @@ impl Observation {
             time,
             facts: vec![Fact::Protocol(source)],
             children: Vec::new(),
+            related: Vec::new(),
+            links: Vec::new(),
         }
     }
+}
+
+/// What a probe learned about another device that the probed one told about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedObservation {
+    /// The device's key: its address, or its MAC when no address is known.
+    pub key: DeviceKey,
+    /// What was learned about it.
+    pub facts: Vec<Fact>,
 }
 
 /// What a probe learned about a sub-device.

@@ -227,7 +227,8 @@ impl Run {
             self.progress.identified += 1;
         }
         if let Some(obs) = report.observation {
-            self.progress.devices += 1 + count_children(&obs.children);
+            // the device, its sub-devices, and the devices it told about (a switch's stations)
+            self.progress.devices += 1 + count_children(&obs.children) + obs.related.len() as u64;
             self.observations.push(obs);
         }
         tracing::debug!(%address, outcome = %report.outcome, error = ?report.error, "probed");

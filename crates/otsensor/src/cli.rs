@@ -43,6 +43,9 @@ pub enum Command {
 pub enum ScanCommand {
     /// PLC discovery and enrichment.
     Plc(PlcScanArgs),
+    /// Switch discovery over SNMP: switches, the devices they have seen (IP, MAC, port, VLAN),
+    /// their LLDP/CDP neighbours and the links between them.
+    Switch(Box<SwitchScanArgs>),
 }
 
 /// The WEM use cases.
@@ -213,6 +216,100 @@ pub struct PlcScanArgs {
     pub pacing: PacingArgs,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// SNMP versions for switch discovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SwitchProtocol {
+    /// SNMPv1 with a community (GETNEXT walks).
+    #[value(name = "snmp-v1")]
+    SnmpV1,
+    /// SNMPv2c with a community (GETBULK walks).
+    #[value(name = "snmp-v2c")]
+    SnmpV2c,
+    /// SNMPv3 with a user (USM: noAuthNoPriv, authNoPriv or authPriv).
+    #[value(name = "snmp-v3")]
+    SnmpV3,
+}
+
+/// `otsensor scan switch`.
+///
+/// Secrets are best passed in the environment, where the process list does not show them:
+/// OTSENSOR_SNMP_COMMUNITY, OTSENSOR_SNMP_AUTH_PASS, OTSENSOR_SNMP_PRIV_PASS. They are saved
+/// sealed in the store (see --credentials) and never printed or logged.
+#[derive(Debug, Args)]
+pub struct SwitchScanArgs {
+    /// The SNMP version.
+    #[arg(long, value_enum)]
+    pub protocol: SwitchProtocol,
+    /// Vendor profile: auto (from sysObjectID), cisco, hirschmann, siemens, moxa, hpe, juniper,
+    /// arista or generic.
+    #[arg(long, default_value = "auto", value_parser = parse_vendor)]
+    pub vendor: otsensor_snmp::VendorChoice,
+    /// Community (SNMPv1/v2c); prefer the environment variable.
+    #[arg(long, env = "OTSENSOR_SNMP_COMMUNITY", hide_env_values = true)]
+    pub community: Option<String>,
+    /// SNMPv3 user.
+    #[arg(long, env = "OTSENSOR_SNMP_USER")]
+    pub user: Option<String>,
+    /// SNMPv3 authentication protocol: MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512.
+    #[arg(long, value_name = "P")]
+    pub auth_proto: Option<String>,
+    /// SNMPv3 authentication password (8 characters or more); prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "A",
+        env = "OTSENSOR_SNMP_AUTH_PASS",
+        hide_env_values = true
+    )]
+    pub auth_pass: Option<String>,
+    /// SNMPv3 privacy protocol: DES, AES, AES-192, AES-256, AES-192-C, AES-256-C (the -C
+    /// variants extend keys as Cisco does).
+    #[arg(long, value_name = "P")]
+    pub priv_proto: Option<String>,
+    /// SNMPv3 privacy password (8 characters or more); prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "X",
+        env = "OTSENSOR_SNMP_PRIV_PASS",
+        hide_env_values = true
+    )]
+    pub priv_pass: Option<String>,
+    /// SNMPv3 context name [default: the default context].
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Name of the credentials in the store: given with credentials, saves them (sealed) under
+    /// this name; given alone, uses the ones saved under it [default: derived from the
+    /// protocol and user].
+    #[arg(long, value_name = "NAME")]
+    pub credentials: Option<String>,
+    /// UDP port [default: 161].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    /// Attempts after the first when a request gets no answer.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=5))]
+    pub retries: u32,
+    /// A port on which more distinct MACs than this were learned is an uplink, not an access port.
+    #[arg(long, value_name = "N", default_value_t = otsensor_snmp::inventory::DEFAULT_UPLINK_MACS)]
+    pub uplink_macs: usize,
+    /// The IEEE OUI registry for MAC vendors [default: /usr/share/ieee-data/oui.txt, from
+    /// Debian's ieee-data package].
+    #[arg(long, value_name = "FILE")]
+    pub oui_file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Addresses, CIDR blocks, ranges A-B, or comma lists of these.
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn parse_vendor(s: &str) -> Result<otsensor_snmp::VendorChoice, String> {
+    s.parse()
 }
 
 /// `otsensor devices`.

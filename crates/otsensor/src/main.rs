@@ -9,6 +9,7 @@ mod output;
 mod rdns_cmd;
 mod scan_cmd;
 mod serve_cmd;
+mod switch_cmd;
 mod user_cmd;
 mod wem_cmd;
 
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Scan(ScanCommand::Plc(args)) => scan_cmd::scan_plc(args).await,
+        Command::Scan(ScanCommand::Switch(args)) => switch_cmd::scan_switch(*args).await,
         Command::Devices(args) => devices_cmd::list(args).await,
         Command::Log(args) => log_cmd::show(args).await,
         Command::Wem(WemCommand::Scan(args)) => wem_cmd::scan(args).await,

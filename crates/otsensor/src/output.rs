@@ -41,6 +41,10 @@ pub struct DeviceRecord {
     modules: Vec<DeviceRecord>,
     interfaces: Vec<Value>,
     neighbors: Vec<Value>,
+    mac_vendor: Option<String>,
+    access_port: Option<Value>,
+    seen_on: Vec<Value>,
+    switch_tables: Option<Value>,
     hotfixes: Vec<Value>,
     software: Vec<Value>,
     parent: Option<String>,
@@ -62,7 +66,7 @@ impl DeviceRecord {
             fqdn: a.fqdn.clone(),
             fqdn_last_lookup: a.fqdn_looked_up.map(|t| t.to_string()),
             device_type: a.device_type.map(|t| t.name()),
-            vendor: a.vendor.clone(),
+            vendor: a.best_vendor().map(str::to_string),
             model: a.model.clone(),
             product_name: a.product_name.clone(),
             product_code: a.product_code.clone(),
@@ -102,7 +106,11 @@ impl DeviceRecord {
                 })
                 .unwrap_or_default(),
             interfaces: a.interfaces.iter().map(to_value).collect(),
-            neighbors: Vec::new(),
+            neighbors: a.neighbors.iter().map(to_value).collect(),
+            mac_vendor: a.mac_vendor.clone(),
+            access_port: a.access_port.as_ref().map(to_value),
+            seen_on: a.seen_on.iter().map(to_value).collect(),
+            switch_tables: a.switch_tables.as_ref().map(to_value),
             hotfixes: a.hotfixes.iter().map(to_value).collect(),
             software: a.software.iter().map(to_value).collect(),
             parent: device.key.parent().map(parent_label),
@@ -160,7 +168,7 @@ fn write_json(
     Ok(())
 }
 
-const CSV_HEADER: [&str; 24] = [
+const CSV_HEADER: [&str; 28] = [
     "ip",
     "parent",
     "position",
@@ -185,6 +193,10 @@ const CSV_HEADER: [&str; 24] = [
     "protocols",
     "first_seen",
     "last_seen",
+    "mac_vendor",
+    "switch",
+    "switch_port",
+    "vlan",
 ];
 
 fn write_csv(
@@ -196,6 +208,7 @@ fn write_csv(
     w.write_record(CSV_HEADER)?;
     for d in devices {
         let r = DeviceRecord::new(d, children);
+        let access = d.attributes.access_port.as_ref();
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         w.write_record([
             opt(&r.ip),
@@ -222,6 +235,13 @@ fn write_csv(
             r.protocols.join(";"),
             r.first_seen.unwrap_or_default(),
             r.last_seen.unwrap_or_default(),
+            opt(&r.mac_vendor),
+            access.map(|p| p.switch.to_string()).unwrap_or_default(),
+            access.and_then(|p| p.port.clone()).unwrap_or_default(),
+            access
+                .and_then(|p| p.vlan)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
         ])?;
     }
     w.flush()
@@ -262,7 +282,7 @@ fn table_row(d: &Device) -> [String; 7] {
     let name = a.name.clone().or_else(|| a.application.clone());
     [
         address,
-        text(&a.vendor),
+        a.best_vendor().unwrap_or("-").to_string(),
         text(&a.model),
         text(&a.product_code),
         text(&a.firmware),

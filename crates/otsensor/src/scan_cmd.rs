@@ -1,13 +1,13 @@
 //! `otsensor scan plc`: run a scan, merge it into the inventory, save it, print what was found.
 
-use crate::cli::{PlcProtocol, PlcScanArgs};
+use crate::cli::{Format, PlcProtocol, PlcScanArgs};
 use crate::config::Config;
 use crate::error::CliError;
 use crate::output::write_devices;
 use indicatif::{ProgressBar, ProgressStyle};
 use otsensor_bacnet::BacnetProbe;
-use otsensor_core::merge::{RunMerge, observation_keys};
-use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
+use otsensor_core::merge::{RunMerge, mac_only_keys, observation_keys, resolve_macs};
+use otsensor_core::{Device, Link, Observation, Outcome, Probe, Protocol, TargetSet};
 use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, spawn_scan};
 use otsensor_enip::EnipProbe;
 use otsensor_modbus::ModbusProbe;
@@ -40,9 +40,31 @@ pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
     let store = Store::open(&config.data_dir(&args.common))
         .await
         .map_err(CliError::failed)?;
-    let result = scan_and_save(&store, probe, &request, &args).await;
+    let protocol = probe.protocol();
+    let job = ScanJob {
+        kind: "plc",
+        name: format!("scan plc --protocol {protocol} {}", request.targets),
+        spec: scan_spec(&request),
+        format: args.format,
+        report: None,
+    };
+    let result = scan_and_save(&store, probe, &request, job).await;
     store.close().await;
     result
+}
+
+/// What is being scanned, for the store and the output.
+pub struct ScanJob {
+    /// "plc", "switch", ...
+    pub kind: &'static str,
+    /// The scan's name in the store.
+    pub name: String,
+    /// The scan's specification (never a secret).
+    pub spec: serde_json::Value,
+    /// Output format.
+    pub format: Format,
+    /// One stderr line per observation or failed probe, if the use case wants them.
+    pub report: Option<fn(&ScanOutcome) -> Vec<String>>,
 }
 
 fn probe_for(protocol: PlcProtocol) -> Arc<dyn Probe> {
@@ -54,20 +76,22 @@ fn probe_for(protocol: PlcProtocol) -> Arc<dyn Probe> {
     }
 }
 
-async fn scan_and_save(
+/// Runs the scan, merges it into the inventory (devices, their history, links), saves the run
+/// and prints what was found.
+pub async fn scan_and_save(
     store: &Store,
     probe: Arc<dyn Probe>,
     request: &ScanRequest,
-    args: &PlcScanArgs,
+    job: ScanJob,
 ) -> Result<ExitCode, CliError> {
     let protocol = probe.protocol();
     let scan = store
         .create_scan(&NewScan {
-            name: format!("scan plc --protocol {protocol} {}", request.targets),
-            kind: "plc".into(),
+            name: job.name.clone(),
+            kind: job.kind.into(),
             protocol,
             targets: request.targets.to_string(),
-            spec: scan_spec(request),
+            spec: job.spec.clone(),
             created: jiff::Timestamp::now(),
         })
         .await
@@ -77,7 +101,8 @@ async fn scan_and_save(
         .start_run(scan, jiff::Timestamp::now(), total)
         .await
         .map_err(CliError::failed)?;
-    let outcome = run_with_ctrl_c(probe, request.clone()).await?;
+    let mut outcome = run_with_ctrl_c(probe, request.clone()).await?;
+    resolve_known_macs(store, &mut outcome.observations).await?;
     let current = store
         .devices_by_keys(&touched_keys(&outcome))
         .await
@@ -87,9 +112,14 @@ async fn scan_and_save(
         merge.absorb(obs);
     }
     let changes = merge.into_changes();
+    let links: Vec<Link> = outcome
+        .observations
+        .iter()
+        .flat_map(|o| o.links.iter().cloned())
+        .collect();
     let note = status_note(&outcome, request);
     let summary = store
-        .finish_run(
+        .finish_run_with_links(
             run,
             &RunResult {
                 status: run_status(outcome.status),
@@ -98,13 +128,19 @@ async fn scan_and_save(
                 probe_log: &outcome.probe_log,
                 error: note.as_deref(),
             },
+            &links,
         )
         .await
         .map_err(CliError::failed)?;
     let devices: Vec<Device> = changes.into_iter().map(|c| c.device).collect();
     let mut out = std::io::stdout().lock();
-    write_devices(&mut out, &devices, args.format)
+    write_devices(&mut out, &devices, job.format)
         .map_err(|e| CliError::failed(format!("writing output: {e}")))?;
+    if let Some(report) = job.report {
+        for line in report(&outcome) {
+            eprintln!("{line}");
+        }
+    }
     eprintln!(
         "{}",
         summary_line(&outcome, &summary, protocol, run.0, note)
@@ -115,7 +151,29 @@ async fn scan_and_save(
     })
 }
 
-fn scan_spec(request: &ScanRequest) -> serde_json::Value {
+/// Devices that observations know only by MAC, but that the inventory already knows by address
+/// with that MAC, are re-keyed to that device (a switch's MAC table enriches the PLC a PLC
+/// scan found instead of creating a second device).
+async fn resolve_known_macs(
+    store: &Store,
+    observations: &mut [Observation],
+) -> Result<(), CliError> {
+    let macs: Vec<_> = observations.iter().flat_map(mac_only_keys).collect();
+    if macs.is_empty() {
+        return Ok(());
+    }
+    let known = store
+        .device_keys_by_macs(&macs)
+        .await
+        .map_err(CliError::failed)?;
+    for obs in observations {
+        resolve_macs(obs, &known);
+    }
+    Ok(())
+}
+
+/// The scan's settings as saved with it.
+pub fn scan_spec(request: &ScanRequest) -> serde_json::Value {
     serde_json::json!({
         "port": request.port,
         "depth": request.depth,

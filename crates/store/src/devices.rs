@@ -262,7 +262,7 @@ pub(crate) async fn upsert(
     .bind(device.key.position().map(ToString::to_string))
     .bind(device.ip().map(|ip| ip.to_string()))
     .bind(attrs.mac.map(|mac| mac.to_string()))
-    .bind(attrs.vendor.as_deref())
+    .bind(attrs.best_vendor())
     .bind(attrs.device_type.map(|t| t.name()))
     .bind(attrs.name.as_deref())
     .bind(to_json(attrs, "device attributes")?)

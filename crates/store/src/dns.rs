@@ -507,6 +507,8 @@ async fn merge_names(
                 },
             ],
             children: Vec::new(),
+            related: Vec::new(),
+            links: Vec::new(),
         };
         for mut change in merge(&current, &observation) {
             // the device was not contacted: a name lookup does not make it seen

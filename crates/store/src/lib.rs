@@ -24,11 +24,13 @@
 //! `scans`, `runs` (runs, the devices of a run, the probe log), `wem` (Windows endpoint monitoring:
 //! ranges with their credentials encrypted at rest under the data directory's `secret.key`, the
 //! schedule, the last results), `dns` (configured DNS servers, lookup runs and the names they write
-//! into devices), and for the sensor service (migration 0005): `users` (users and roles), `access`
-//! (sessions and API tokens, kept as hashes), `audit` (the audit log, written in the same
-//! transaction as the change it records), `definitions` (stored scans with schedules and
-//! maintenance windows, where runs came from) and `inventory` (the devices list by row id with
-//! filters, sorting and paging; links; counts). Times are RFC 3339 UTC text with
+//! into devices), `links` (the device map's links between devices, as switches report them),
+//! `credentials` (SNMP credentials, sealed under the same key), and for the sensor service
+//! (migration 0005): `users` (users and roles), `access` (sessions and API tokens, kept as hashes),
+//! `audit` (the audit log, written in the same transaction as the change it records),
+//! `definitions` (stored scans with schedules and maintenance windows, where runs came from) and
+//! `inventory` (the devices list by row id with filters, sorting and paging; links; counts). Times
+//! are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
 //!
@@ -52,11 +54,13 @@
 mod access;
 mod audit;
 mod codec;
+mod credentials;
 mod definitions;
 mod devices;
 mod dns;
 mod error;
 mod inventory;
+mod links;
 mod runs;
 mod scans;
 mod secret;
@@ -66,11 +70,13 @@ mod wem;
 pub use access::{ApiToken, NewApiToken, Session};
 pub use audit::{AuditEntry, AuditPage, AuditQuery, NewAuditEntry};
 pub use codec::ip_sort_text;
+pub use credentials::CredentialSummary;
 pub use definitions::{DefinitionSettings, RunOrigin, RunPage, ScanDefinition, Trigger};
 pub use devices::HistoryEntry;
 pub use dns::{DnsServer, DnsServerId, RdnsRun, RdnsRunResult, RdnsSummary};
 pub use error::{DatabaseError, StoreError};
 pub use inventory::{DeviceFilter, DevicePage, DeviceSort, StoreCounts, StoredDevice};
+pub use links::StoredLink;
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};
 pub use secret::KEY_FILE;

@@ -9,7 +9,7 @@ use crate::devices::{self, DEVICE_COLUMNS, DeviceRow};
 use crate::error::{Failure, Result, StoreError};
 use crate::scans::ScanId;
 use jiff::Timestamp;
-use otsensor_core::{Change, Device, DeviceChange, DeviceKey, Outcome, ProbeLogEntry};
+use otsensor_core::{Change, Device, DeviceChange, DeviceKey, Link, Outcome, ProbeLogEntry};
 use serde::{Deserialize, Serialize};
 use sqlx::{SqliteConnection, SqlitePool};
 use std::collections::BTreeMap;
@@ -171,7 +171,21 @@ impl Store {
         run: RunId,
         result: &RunResult<'_>,
     ) -> Result<RunSummary, StoreError> {
-        save_run(&self.pool, run, result)
+        save_run(&self.pool, run, result, &[])
+            .await
+            .map_err(|e| e.context(format!("saving run {run}")))
+    }
+
+    /// [`Store::finish_run`] with the links the run's observations reported (switch
+    /// discovery): saved in the same transaction, after the devices they join. Links of a
+    /// reporting device that this run no longer reports become inactive.
+    pub async fn finish_run_with_links(
+        &self,
+        run: RunId,
+        result: &RunResult<'_>,
+        links: &[Link],
+    ) -> Result<RunSummary, StoreError> {
+        save_run(&self.pool, run, result, links)
             .await
             .map_err(|e| e.context(format!("saving run {run}")))
     }
@@ -241,7 +255,12 @@ async fn insert_run(
     }
 }
 
-async fn save_run(pool: &SqlitePool, run: RunId, result: &RunResult<'_>) -> Result<RunSummary> {
+async fn save_run(
+    pool: &SqlitePool,
+    run: RunId,
+    result: &RunResult<'_>,
+    links: &[Link],
+) -> Result<RunSummary> {
     if result.status == RunStatus::Running {
         return Err(Failure::Rejected(
             "a finished run cannot be running".to_string(),
@@ -252,6 +271,7 @@ async fn save_run(pool: &SqlitePool, run: RunId, result: &RunResult<'_>) -> Resu
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     ensure_running(&mut tx, run).await?;
     save_devices(&mut tx, run, result.changes).await?;
+    crate::links::save_links(&mut tx, run, links, result.ended).await?;
     insert_probe_log(&mut tx, run, result.probe_log).await?;
     let summary = RunSummary::count(result.changes, result.probe_log);
     update_finished_run(&mut tx, run, result, &summary).await?;

@@ -63,3 +63,63 @@ pub fn require_tcp_peer(addr: SocketAddr, peer: &str) {
         );
     }
 }
+
+/// Runs net-snmp's `snmpbulkwalk -On -Ox` (numeric OIDs, octet strings in hex, so every value is
+/// on one line) with `args` then `root`, and returns the (OID without the leading dot, value)
+/// pairs under `root`. Panics, naming the command, when net-snmp is missing or the walk fails.
+pub fn snmpbulkwalk(args: &[&str], root: &str) -> Vec<(String, String)> {
+    let out = Command::new("snmpbulkwalk")
+        .args(["-On", "-Ox", "-t", "10", "-r", "2"])
+        .args(args)
+        .arg(root)
+        .output()
+        .unwrap_or_else(|e| panic!("snmpbulkwalk (net-snmp's snmp package) cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "snmpbulkwalk {args:?} {root} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prefix = format!(".{root}.");
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        match line.split_once(" = ") {
+            Some((oid, value)) if oid.starts_with('.') => {
+                pairs.push((oid.to_string(), value.to_string()));
+            }
+            // net-snmp wraps long hex values: a continuation of the previous value
+            _ => {
+                if let Some((_, value)) = pairs.last_mut() {
+                    value.push(' ');
+                    value.push_str(line.trim());
+                }
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .filter(|(oid, _)| oid.starts_with(&prefix))
+        .map(|(oid, value)| {
+            (
+                oid.trim_start_matches('.').to_string(),
+                value.trim().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Fails the test with a clear message when no SNMP agent answers at `addr` (UDP) with the
+/// SNMPv2c `community` (asks sysUpTime.0 with net-snmp's `snmpget`).
+pub fn require_snmp_peer(addr: SocketAddr, community: &str, peer: &str) {
+    let answered = Command::new("snmpget")
+        .args(["-v2c", "-c", community, "-t", "3", "-r", "2", "-On"])
+        .arg(addr.to_string())
+        .arg("1.3.6.1.2.1.1.3.0")
+        .output()
+        .map(|o| o.status.success() && !o.stdout.is_empty())
+        .unwrap_or(false);
+    if !answered {
+        panic!(
+            "testbed peer '{peer}' does not answer SNMP on {addr}: run `testbed/setup.sh && testbed/start.sh {peer}` (scripts/test.sh does it)"
+        );
+    }
+}

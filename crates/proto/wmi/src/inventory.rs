@@ -168,6 +168,7 @@ fn interface(o: &Object) -> Option<Interface> {
         name: text(o, "Description"),
         mac,
         addresses,
+        ..Interface::default()
     })
 }
 
