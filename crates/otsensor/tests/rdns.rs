@@ -446,3 +446,44 @@ fn bad_input_exits_2_naming_the_field_and_saves_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn ctrl_c_stops_a_paced_run_and_keeps_what_was_found() {
+    let (_, server) = servers().remove(1);
+    let data = tempfile::tempdir().unwrap();
+    // a /16 at the default 200 queries/s would take five and a half minutes
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otsensor"))
+        .args(["rdns", "--server", &server, "--format", "json", "--data"])
+        .arg(data.path())
+        .arg(format!("{}.0.0/16", var("DNS_REV_NET")))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended too early"
+    );
+    let sent = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    // a guard against hanging, not a measurement
+    assert!(sent.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stopped on request"),
+        "{}",
+        stderr(&out)
+    );
+
+    let log = otsensor(data.path(), &["log", "--format", "json"]);
+    let entries = json_lines(&log);
+    assert!(entries.len() > 10, "{} entries", entries.len());
+    assert!(entries.len() < 65_536, "{} entries", entries.len());
+    assert!(entries.iter().all(|e| e["outcome"] == "identified"));
+}
