@@ -487,3 +487,45 @@ fn ctrl_c_stops_a_paced_run_and_keeps_what_was_found() {
     assert!(entries.len() < 65_536, "{} entries", entries.len());
     assert!(entries.iter().all(|e| e["outcome"] == "identified"));
 }
+
+#[test]
+fn the_configuration_file_sets_the_lookup_defaults() {
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("otsensor.toml");
+    std::fs::write(&config, "[rdns]\ntimeout_ms = 600\nattempts = 2\n").unwrap();
+    let silent = std::net::UdpSocket::bind((var("DNS_CLOSED_IP").as_str(), 0)).unwrap();
+    let server = silent.local_addr().unwrap().to_string();
+    let out = otsensor(
+        data.path(),
+        &[
+            "rdns",
+            "test",
+            "--server",
+            &server,
+            "--config",
+            config.to_str().unwrap(),
+            "fd00::1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(text.contains("within 0.6 s (2 UDP queries)"), "{text}");
+    assert!(text.contains(".d.f.ip6.arpa"), "{text}");
+    drop(silent);
+
+    std::fs::write(&config, "[rdns]\nrate = \"fast\"\n").unwrap();
+    let out = otsensor(
+        data.path(),
+        &[
+            "rdns",
+            "test",
+            "--server",
+            &server,
+            "--config",
+            config.to_str().unwrap(),
+            "10.20.0.1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("rate"), "{}", stderr(&out));
+}
