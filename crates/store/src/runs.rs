@@ -11,7 +11,7 @@ use crate::scans::ScanId;
 use jiff::Timestamp;
 use otsensor_core::{Change, Device, DeviceChange, DeviceKey, Outcome, ProbeLogEntry};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -326,34 +326,26 @@ async fn insert_run_device(
     Ok(())
 }
 
-/// Probe-log rows per INSERT: 7 parameters each, well under SQLite's (and Postgres')
-/// parameter limits; a /16 of reverse lookups is 65,536 rows.
-const PROBE_LOG_ROWS_PER_INSERT: usize = 500;
-
 pub(crate) async fn insert_probe_log(
     conn: &mut SqliteConnection,
     run: RunId,
     entries: &[ProbeLogEntry],
 ) -> Result<()> {
-    for chunk in entries.chunks(PROBE_LOG_ROWS_PER_INSERT) {
-        let durations = chunk
-            .iter()
-            .map(|e| to_i64(e.duration_ms, "probe duration_ms"))
-            .collect::<Result<Vec<i64>>>()?;
-        let mut query = QueryBuilder::<Sqlite>::new(
+    for entry in entries {
+        sqlx::query(
             "INSERT INTO probe_log \
-                 (run_id, address, protocol, outcome, error, started_at, duration_ms) ",
-        );
-        query.push_values(chunk.iter().zip(durations), |mut row, (entry, ms)| {
-            row.push_bind(run.0)
-                .push_bind(entry.address.to_string())
-                .push_bind(entry.protocol.name())
-                .push_bind(entry.outcome.name())
-                .push_bind(entry.error.clone())
-                .push_bind(time_text(entry.started))
-                .push_bind(ms);
-        });
-        query.build().execute(&mut *conn).await?;
+                 (run_id, address, protocol, outcome, error, started_at, duration_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(run.0)
+        .bind(entry.address.to_string())
+        .bind(entry.protocol.name())
+        .bind(entry.outcome.name())
+        .bind(entry.error.as_deref())
+        .bind(time_text(entry.started))
+        .bind(to_i64(entry.duration_ms, "probe duration_ms")?)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
