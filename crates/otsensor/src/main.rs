@@ -21,11 +21,17 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // reverse DNS runs on the thread that waits for the socket: a multi-thread runtime's
+    // block_on would cost a cross-thread wake-up per answer (half the lookup rate)
+    let mut builder = match cli.command {
+        Command::Rdns(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
+        }
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&CliError::failed(format!("starting the runtime: {e}"))),
     };

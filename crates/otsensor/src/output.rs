@@ -355,12 +355,17 @@ impl<'a> LookupRecord<'a> {
     }
 }
 
-/// Writes the rows of `otsensor rdns` in `format`.
-pub fn write_lookups(out: &mut dyn Write, rows: &[LookupRow], format: Format) -> io::Result<()> {
+/// Writes the rows of `otsensor rdns` in `format`, one at a time (the table needs them all for
+/// its widths).
+pub fn write_lookups(
+    out: &mut dyn Write,
+    rows: impl Iterator<Item = LookupRow>,
+    format: Format,
+) -> io::Result<()> {
     match format {
         Format::Json => {
             for row in rows {
-                serde_json::to_writer(&mut *out, &LookupRecord::new(row))?;
+                serde_json::to_writer(&mut *out, &LookupRecord::new(&row))?;
                 out.write_all(b"\n")?;
             }
             Ok(())
@@ -394,7 +399,7 @@ pub fn write_lookups(out: &mut dyn Write, rows: &[LookupRow], format: Format) ->
         }
         Format::Table => {
             let header = ["ADDRESS", "STATUS", "NAME", "FQDN", "NOTE"].map(String::from);
-            let cells: Vec<[String; 5]> = rows.iter().map(lookup_cells).collect();
+            let cells: Vec<[String; 5]> = rows.map(|r| lookup_cells(&r)).collect();
             let mut widths = [0usize; 5];
             for row in std::iter::once(&header).chain(&cells) {
                 for (w, cell) in widths.iter_mut().zip(row) {

@@ -19,7 +19,7 @@ use otsensor_core::{
 use otsensor_dns::{Lookup, LookupStatus, Resolver, ResolverConfig};
 use otsensor_store::{NewScan, RdnsRunResult, RdnsSummary, RunStatus, Store};
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -146,10 +146,12 @@ async fn lookup_and_save(
         .await
         .map_err(CliError::failed)?;
     let clock = Instant::now();
-    let (lookups, cancelled) = look_up_with_ctrl_c(resolver, addresses).await;
+    let (mut lookups, cancelled) = look_up_with_ctrl_c(resolver, addresses).await;
     let wall = clock.elapsed();
+    lookups.sort_by_key(|(l, _)| l.address);
+    // the names move into the inventory's records; the lookups keep the rest
     let names: Vec<NameLookup> = lookups
-        .values()
+        .iter_mut()
         .map(|(l, at)| name_lookup(l, *at))
         .collect();
     let summary = store
@@ -172,10 +174,20 @@ async fn lookup_and_save(
         )
         .await
         .map_err(CliError::failed)?;
-    let rows = rows(store, settings, &lookups).await?;
-    let mut out = std::io::stdout().lock();
-    write_lookups(&mut out, &rows, format)
+    let keys: Vec<DeviceKey> = names.iter().map(|n| DeviceKey::Ip(n.address)).collect();
+    let known = store
+        .devices_by_keys(&keys)
+        .await
+        .map_err(CliError::failed)?;
+    let rows = lookups
+        .iter()
+        .zip(&names)
+        .map(|((l, _), n)| row(l, n, &known, settings.labels));
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write_lookups(&mut out, rows, format)
+        .and_then(|()| out.flush())
         .map_err(|e| CliError::failed(format!("writing output: {e}")))?;
+    drop(out);
     eprintln!(
         "{}",
         summary_line(settings, &lookups, &summary, wall, run.0, cancelled)
@@ -191,14 +203,14 @@ async fn lookup_and_save(
 async fn look_up_with_ctrl_c(
     resolver: &Resolver,
     addresses: Vec<IpAddr>,
-) -> (BTreeMap<IpAddr, (Lookup, Timestamp)>, bool) {
+) -> (Vec<(Lookup, Timestamp)>, bool) {
     let total = addresses.len() as u64;
     let bar = progress_bar(total);
-    let mut lookups = BTreeMap::new();
+    let mut lookups = Vec::with_capacity(addresses.len());
     let mut found = 0u64;
     let mut sink = |l: Lookup| {
         found += u64::from(l.status == LookupStatus::Found);
-        lookups.insert(l.address, (l, Timestamp::now()));
+        lookups.push((l, Timestamp::now()));
         if let Some(bar) = &bar {
             bar.inc(1);
             bar.set_message(format!("{found} names"));
@@ -233,75 +245,69 @@ fn progress_bar(total: u64) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// A lookup as the inventory takes it.
-fn name_lookup(l: &Lookup, at: Timestamp) -> NameLookup {
+/// A lookup as the inventory takes it; the names move over (the lookup keeps the rest).
+fn name_lookup(l: &mut Lookup, at: Timestamp) -> NameLookup {
     let result = match l.status {
-        LookupStatus::Found => NameResult::Found(l.names.clone()),
+        LookupStatus::Found => NameResult::Found(std::mem::take(&mut l.names)),
         LookupStatus::NxDomain | LookupStatus::NoData => NameResult::Missing,
         LookupStatus::Timeout => NameResult::Failed(Outcome::NoResponse),
         LookupStatus::Refused | LookupStatus::Unreachable => NameResult::Failed(Outcome::Refused),
         LookupStatus::ServFail | LookupStatus::Error => NameResult::Failed(Outcome::Error),
+    };
+    let detail = if l.status == LookupStatus::Found {
+        String::new() // the probe log keeps no text for an address that was identified
+    } else {
+        l.describe()
     };
     NameLookup {
         address: l.address,
         result,
         looked_up: at,
         duration_ms: l.elapsed.as_millis() as u64,
-        detail: l.describe(),
+        detail,
     }
 }
 
-/// One output row per address: the inventory's device when there is one, else the lookup's.
-async fn rows(
-    store: &Store,
-    settings: &DnsServerSettings,
-    lookups: &BTreeMap<IpAddr, (Lookup, Timestamp)>,
-) -> Result<Vec<LookupRow>, CliError> {
-    let keys: Vec<DeviceKey> = lookups.keys().map(|a| DeviceKey::Ip(*a)).collect();
-    let known = store
-        .devices_by_keys(&keys)
-        .await
-        .map_err(CliError::failed)?;
-    Ok(lookups
-        .iter()
-        .map(|(address, (l, at))| {
-            let key = DeviceKey::Ip(*address);
-            let (device, in_inventory) = match known.get(&key) {
-                Some(d) => (d.clone(), true),
-                None => (lookup_device(key, l, *at, settings.labels), false),
-            };
-            LookupRow {
-                device,
-                in_inventory,
-                status: l.status.name(),
-                names: l.names.clone(),
-                aliases: l.aliases.clone(),
-                detail: (l.status != LookupStatus::Found).then(|| l.describe()),
-            }
-        })
-        .collect())
+/// One output row: the inventory's device when there is one, else one made of the lookup.
+fn row(l: &Lookup, n: &NameLookup, known: &BTreeMap<DeviceKey, Device>, labels: u8) -> LookupRow {
+    let key = DeviceKey::Ip(n.address);
+    let (device, in_inventory) = match known.get(&key) {
+        Some(d) => (d.clone(), true),
+        None => (lookup_device(key, n, labels), false),
+    };
+    LookupRow {
+        device,
+        in_inventory,
+        status: l.status.name(),
+        names: match &n.result {
+            NameResult::Found(names) => names.clone(),
+            _ => Vec::new(),
+        },
+        aliases: l.aliases.clone(),
+        detail: (l.status != LookupStatus::Found).then(|| n.detail.clone()),
+    }
 }
 
 /// A device made of a lookup alone (the address is not in the inventory).
-fn lookup_device(key: DeviceKey, l: &Lookup, at: Timestamp, labels: u8) -> Device {
-    let mut d = Device::new(key, at);
-    if let Some(fqdn) = l.fqdn() {
+fn lookup_device(key: DeviceKey, n: &NameLookup, labels: u8) -> Device {
+    let mut d = Device::new(key, n.looked_up);
+    if let Some(fqdn) = n.fqdn() {
         d.attributes.name = Some(host_name(fqdn, labels));
         d.attributes.fqdn = Some(fqdn.to_string());
-        d.attributes.fqdn_looked_up = Some(at);
+        d.attributes.fqdn_looked_up = Some(n.looked_up);
     }
     d
 }
 
 fn summary_line(
     settings: &DnsServerSettings,
-    lookups: &BTreeMap<IpAddr, (Lookup, Timestamp)>,
+    lookups: &[(Lookup, Timestamp)],
     summary: &RdnsSummary,
     wall: Duration,
     run: i64,
     cancelled: bool,
 ) -> String {
-    let count = |s: LookupStatus| lookups.values().filter(|(l, _)| l.status == s).count();
+    let count = |s: LookupStatus| lookups.iter().filter(|(l, _)| l.status == s).count();
     let secs = wall.as_secs_f64().max(0.001);
     let failures: Vec<String> = LookupStatus::ALL
         .into_iter()
@@ -360,7 +366,7 @@ async fn test_one(args: RdnsTestArgs) -> Result<ExitCode, CliError> {
                 "fqdn": lookup.fqdn(),
                 "names": lookup.names,
                 "aliases": lookup.aliases,
-                "asked": lookup.asked,
+                "asked": lookup.asked(),
                 "udp_queries": lookup.udp_queries,
                 "tcp": lookup.tcp,
                 "elapsed_ms": lookup.elapsed.as_millis() as u64,

@@ -446,3 +446,86 @@ fn bad_input_exits_2_naming_the_field_and_saves_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn ctrl_c_stops_a_paced_run_and_keeps_what_was_found() {
+    let (_, server) = servers().remove(1);
+    let data = tempfile::tempdir().unwrap();
+    // a /16 at the default 200 queries/s would take five and a half minutes
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otsensor"))
+        .args(["rdns", "--server", &server, "--format", "json", "--data"])
+        .arg(data.path())
+        .arg(format!("{}.0.0/16", var("DNS_REV_NET")))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended too early"
+    );
+    let sent = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    // a guard against hanging, not a measurement
+    assert!(sent.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stopped on request"),
+        "{}",
+        stderr(&out)
+    );
+
+    let log = otsensor(data.path(), &["log", "--format", "json"]);
+    let entries = json_lines(&log);
+    assert!(entries.len() > 10, "{} entries", entries.len());
+    assert!(entries.len() < 65_536, "{} entries", entries.len());
+    assert!(entries.iter().all(|e| e["outcome"] == "identified"));
+}
+
+#[test]
+fn the_configuration_file_sets_the_lookup_defaults() {
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("otsensor.toml");
+    std::fs::write(&config, "[rdns]\ntimeout_ms = 600\nattempts = 2\n").unwrap();
+    let silent = std::net::UdpSocket::bind((var("DNS_CLOSED_IP").as_str(), 0)).unwrap();
+    let server = silent.local_addr().unwrap().to_string();
+    let out = otsensor(
+        data.path(),
+        &[
+            "rdns",
+            "test",
+            "--server",
+            &server,
+            "--config",
+            config.to_str().unwrap(),
+            "fd00::1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(text.contains("within 0.6 s (2 UDP queries)"), "{text}");
+    assert!(text.contains(".d.f.ip6.arpa"), "{text}");
+    drop(silent);
+
+    std::fs::write(&config, "[rdns]\nrate = \"fast\"\n").unwrap();
+    let out = otsensor(
+        data.path(),
+        &[
+            "rdns",
+            "test",
+            "--server",
+            &server,
+            "--config",
+            config.to_str().unwrap(),
+            "10.20.0.1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("rate"), "{}", stderr(&out));
+}

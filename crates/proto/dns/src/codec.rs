@@ -234,19 +234,7 @@ pub struct PtrQuery {
 impl PtrQuery {
     /// Writes the query into `out` (cleared first).
     pub fn emit_into(&self, out: &mut Vec<u8>) {
-        out.clear();
-        Header {
-            id: self.id,
-            flags: FLAG_RD, // QR 0, OPCODE QUERY, RD 1
-            qdcount: 1,
-            ancount: 0,
-            nscount: 0,
-            arcount: 0,
-        }
-        .emit(out);
-        self.name.emit(out);
-        out.extend_from_slice(&TYPE_PTR.to_be_bytes());
-        out.extend_from_slice(&CLASS_IN.to_be_bytes());
+        emit_ptr_query(self.id, &self.name, out);
     }
 
     /// The query's bytes.
@@ -254,6 +242,26 @@ impl PtrQuery {
         let mut out = Vec::with_capacity(HEADER_LEN + self.name.wire().len() + 4);
         self.emit_into(&mut out);
         out
+    }
+}
+
+/// Writes the PTR query with `id` for `name` into `out` (cleared first): what
+/// [`PtrQuery::emit_into`] writes, without owning the name.
+pub fn emit_ptr_query(id: u16, name: &Name, out: &mut Vec<u8>) {
+    {
+        out.clear();
+        Header {
+            id,
+            flags: FLAG_RD, // QR 0, OPCODE QUERY, RD 1
+            qdcount: 1,
+            ancount: 0,
+            nscount: 0,
+            arcount: 0,
+        }
+        .emit(out);
+        name.emit(out);
+        out.extend_from_slice(&TYPE_PTR.to_be_bytes());
+        out.extend_from_slice(&CLASS_IN.to_be_bytes());
     }
 }
 
@@ -343,11 +351,16 @@ impl Response {
     /// Whether this answers `query`: same ID, a response to a standard query, and the same
     /// question (or none at all, as some servers send with an error code).
     pub fn answers_query(&self, query: &PtrQuery) -> bool {
-        if self.header.id != query.id || self.header.opcode() != OPCODE_QUERY {
+        self.answers(query.id, &query.name)
+    }
+
+    /// Whether this answers the PTR query with `id` for `name` (see [`Response::answers_query`]).
+    pub fn answers(&self, id: u16, name: &Name) -> bool {
+        if self.header.id != id || self.header.opcode() != OPCODE_QUERY {
             return false;
         }
         match &self.question {
-            Some(q) => q.name == query.name && q.qtype == TYPE_PTR && q.qclass == CLASS_IN,
+            Some(q) => &q.name == name && q.qtype == TYPE_PTR && q.qclass == CLASS_IN,
             None => self.header.rcode() != Rcode::NoError,
         }
     }

@@ -1,5 +1,6 @@
 //! The result of one address's reverse lookup: the names found, or exactly why none was.
 
+use crate::name::Name;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -90,12 +91,8 @@ pub struct Lookup {
     /// The names found, in presentation form without the final dot, sorted ignoring case and
     /// without duplicates; empty unless found.
     pub names: Vec<String>,
-    /// The reverse name of the address (`D.C.B.A.in-addr.arpa`, or under `ip6.arpa`).
-    pub reverse: String,
     /// The CNAMEs followed from the reverse name (RFC 2317), in order.
     pub aliases: Vec<String>,
-    /// The name the final answer is about: the reverse name, or the last CNAME's target.
-    pub asked: String,
     /// Queries sent over UDP (retries and CNAME follow-ups included).
     pub udp_queries: u32,
     /// Whether an answer came truncated and was asked again over TCP.
@@ -114,16 +111,29 @@ impl Lookup {
         self.names.first().map(String::as_str)
     }
 
+    /// The reverse name of the address (`D.C.B.A.in-addr.arpa`, or under `ip6.arpa`).
+    pub fn reverse(&self) -> String {
+        Name::reverse(self.address).to_string()
+    }
+
+    /// The name the final answer is about: the reverse name, or the last CNAME's target.
+    pub fn asked(&self) -> String {
+        self.aliases
+            .last()
+            .cloned()
+            .unwrap_or_else(|| self.reverse())
+    }
+
     /// One line for people: the name(s), or exactly what failed and what to check.
     pub fn describe(&self) -> String {
         let Lookup {
             address, server, ..
         } = self;
-        let asked = &self.asked;
+        let asked = &self.asked();
         let via = if self.aliases.is_empty() {
             String::new()
         } else {
-            format!(" (reached from {} through CNAME)", self.reverse)
+            format!(" (reached from {} through CNAME)", self.reverse())
         };
         match self.status {
             LookupStatus::Found => format!("{address} is {}", self.names.join(", ")),

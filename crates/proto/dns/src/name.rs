@@ -73,7 +73,19 @@ impl Name {
         match canonical(addr) {
             IpAddr::V4(v4) => {
                 for octet in v4.octets().iter().rev() {
-                    label(octet.to_string().as_bytes());
+                    let digits = [
+                        b'0' + octet / 100,
+                        b'0' + octet / 10 % 10,
+                        b'0' + octet % 10,
+                    ];
+                    let skip = if *octet >= 100 {
+                        0
+                    } else if *octet >= 10 {
+                        1
+                    } else {
+                        2
+                    };
+                    label(&digits[skip..]);
                 }
                 label(b"in-addr");
             }
@@ -229,6 +241,14 @@ impl fmt::Display for Name {
         for (i, label) in self.labels().enumerate() {
             if i > 0 {
                 f.write_str(".")?;
+            }
+            // plain labels (the usual case) go out whole
+            let plain = label
+                .iter()
+                .all(|b| matches!(b, 0x21..=0x7E) && *b != b'.' && *b != b'\\');
+            if plain {
+                f.write_str(std::str::from_utf8(label).map_err(|_| fmt::Error)?)?;
+                continue;
             }
             for &b in label {
                 match b {

@@ -14,8 +14,13 @@
 //!   for the CNAME's target, up to [`MAX_ALIASES`](crate::codec::MAX_ALIASES) CNAMEs.
 //!
 //! Dropping the future stops everything at once and closes every socket.
+//!
+//! Poll it on a thread that also drives the runtime's IO: `block_on` of a current-thread
+//! runtime, or a task spawned on a multi-thread runtime (the future is `Send`). Polled from
+//! a multi-thread runtime's `block_on`, every answer costs a wake-up across threads, which
+//! halves the rate on loopback.
 
-use crate::codec::{Answer, Header, MAX_ALIASES, PtrQuery, Rcode, Response};
+use crate::codec::{Answer, Header, MAX_ALIASES, PtrQuery, Rcode, Response, emit_ptr_query};
 use crate::lookup::{Lookup, LookupStatus};
 use crate::name::Name;
 use crate::tcp::{self, TcpFailure};
@@ -182,10 +187,11 @@ impl Resolver {
     pub async fn lookup_all<I>(
         &self,
         addresses: I,
-        sink: &mut dyn FnMut(Lookup),
+        sink: &mut (dyn FnMut(Lookup) + Send),
     ) -> Result<(), ResolverError>
     where
         I: IntoIterator<Item = IpAddr>,
+        I::IntoIter: Send,
     {
         let socket = open_socket(&self.config).await?;
         let engine = Engine::new(&self.config, socket, sink);
@@ -307,8 +313,6 @@ impl Task {
             status,
             names: sorted_names(names),
             aliases: self.aliases.iter().map(ToString::to_string).collect(),
-            reverse: self.reverse.to_string(),
-            asked: self.aliases.last().unwrap_or(&self.asked).to_string(),
             udp_queries: self.udp_queries,
             tcp: self.used_tcp,
             elapsed: self.started.map(|s| s.elapsed()).unwrap_or_default(),
@@ -365,7 +369,7 @@ struct Engine<'a> {
     config: &'a ResolverConfig,
     socket: UdpSocket,
     local: IpAddr,
-    sink: &'a mut dyn FnMut(Lookup),
+    sink: &'a mut (dyn FnMut(Lookup) + Send),
     outstanding: HashMap<u16, Outstanding>,
     timers: BinaryHeap<Reverse<(Instant, u64, u16)>>,
     ready: VecDeque<Task>,
@@ -384,7 +388,7 @@ impl<'a> Engine<'a> {
     fn new(
         config: &'a ResolverConfig,
         (socket, local): (UdpSocket, IpAddr),
-        sink: &'a mut dyn FnMut(Lookup),
+        sink: &'a mut (dyn FnMut(Lookup) + Send),
     ) -> Engine<'a> {
         Engine {
             config,
@@ -520,11 +524,7 @@ impl<'a> Engine<'a> {
     /// Sends one UDP query; gives the task back when the socket would block.
     fn send_udp(&mut self, mut task: Task, now: Instant) -> Option<Task> {
         let id = self.fresh_id();
-        PtrQuery {
-            id,
-            name: task.asked.clone(),
-        }
-        .emit_into(&mut self.send_buf);
+        emit_ptr_query(id, &task.asked, &mut self.send_buf);
         match self.socket.try_send(&self.send_buf) {
             Ok(_) => {
                 self.take_slot(now);
@@ -534,7 +534,7 @@ impl<'a> Engine<'a> {
                 let wait = self.config.wait_for_attempt(task.sent);
                 let until = task.deadline.map_or(now + wait, |d| d.min(now + wait));
                 self.seq += 1;
-                self.timers.push(Reverse((until, self.seq, id)));
+                self.push_timer(until, id);
                 self.outstanding.insert(
                     id,
                     Outstanding {
@@ -577,6 +577,17 @@ impl<'a> Engine<'a> {
             (task, id, result)
         });
         self.tcp_tasks.insert(handle.id(), keep);
+    }
+
+    /// Arms the wait of the query `id` (sequence number `self.seq`). Answered queries leave
+    /// their entries behind; when those outnumber the live ones, the heap is rebuilt.
+    fn push_timer(&mut self, until: Instant, id: u16) {
+        if self.timers.len() >= 4 * self.outstanding.len().max(64) {
+            let outstanding = &self.outstanding;
+            self.timers
+                .retain(|Reverse((_, seq, id))| outstanding.get(id).is_some_and(|o| o.seq == *seq));
+        }
+        self.timers.push(Reverse((until, self.seq, id)));
     }
 
     /// A random ID that no outstanding query uses.
@@ -724,11 +735,7 @@ impl<'a> Engine<'a> {
                 return false;
             }
         };
-        let query = PtrQuery {
-            id: header.id,
-            name: out.task.asked.clone(),
-        };
-        if !response.answers_query(&query) {
+        if !response.answers(header.id, &out.task.asked) {
             tracing::debug!(server = %self.config.server, id = header.id, "answer to another question: ignored");
             return false;
         }

@@ -181,7 +181,7 @@ async fn rfc_2317_delegation_is_followed_through_the_cname() {
                     "{peer} {a}: {}",
                     l.describe()
                 );
-                assert_eq!(l.asked, format!("{d}.{child}"));
+                assert_eq!(l.asked(), format!("{d}.{child}"));
             } else {
                 assert_eq!(
                     l.status,
