@@ -15,12 +15,13 @@
 #      wmi      bench/wmi/run.sh             WMI inventory: otsensor vs impacket
 #      scale    otsensor sim --devices 10000 --net 127.20.0.0/16, then PLC, switch and rdns scans of
 #               the /16 (wall time and peak memory); skipped while `otsensor sim` does not exist
+#               (SIM_NET, SIM_DEVICES, SIM_DNS=ADDR:PORT, SIM_COMMUNITY, SCALE_TIMEOUT=180 per scan)
 # 5. writes bench/RESULTS.md (bench/summarize.py): the machine, the tool versions, and per benchmark
 #    both tools' figures from this run and their ratio. Each benchmark also writes its own
 #    bench/RESULTS-<name>.md with the details.
 #
 # Sized for <= 20 minutes on a 2-core machine. Environment: ONLY="plc wmi" runs a subset;
-# SKIP_BUILD=1 reuses target/release; TESTBED_TMP as in testbed/README.md.
+# SKIP_BUILD=1 reuses target/release (OTSENSOR_BIN=path: that binary); TESTBED_TMP as in testbed/README.md.
 # Loopback only: every peer binds a 127.x address, every probe goes to 127.0.0.0/8, nmap runs with -n.
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,8 +31,9 @@ export TESTBED_TMP=${TESTBED_TMP:-$ROOT/.testbed}
 export PATH="$HOME/.cargo/bin:$PATH"
 SUITE=$BENCH/out-suite              # step logs and timings (git-ignored)
 ONLY=${ONLY:-"modbus snmp rdns plc wmi scale"}
-SIM_NET=127.20.0.0/16
+SIM_NET=${SIM_NET:-127.20.0.0/16}     # the sim's block (brief: the 10,000-device scale run)
 SIM_DEVICES=${SIM_DEVICES:-10000}
+SCALE_TIMEOUT=${SCALE_TIMEOUT:-180}   # seconds per scan of the scale run
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (testbed/setup.sh, port 502/102/135, nmap -sU)"
@@ -72,7 +74,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     > "$SUITE/build.log" 2>&1 || { tail -20 "$SUITE/build.log" >&2; die "release build failed"; }
 fi
 BIN=$SUITE/otsensor                 # a copy: a rebuild by someone else cannot swap it mid-run
-cp "$ROOT/target/release/otsensor" "$BIN"
+cp "${OTSENSOR_BIN:-$ROOT/target/release/otsensor}" "$BIN"
 WALK=$ROOT/target/release/examples/walk
 export OTSENSOR_BIN=$BIN
 log "built in $(($(date +%s) - T0)) s"
@@ -109,6 +111,8 @@ done
   echo "impacket=$("$PY" -c 'from impacket import version; print(version.version)' 2> /dev/null || echo '?')"
   echo "python=$("$PY" --version 2>&1)"
   echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "sim_net=$SIM_NET"
+  echo "sim_devices=$SIM_DEVICES"
 } > "$SUITE/machine.txt"
 
 # ---------------------------------------------------------------- 4. the benchmarks
@@ -132,7 +136,7 @@ scale_run() {
   "$BIN" sim --devices "$SIM_DEVICES" --net "$SIM_NET" > "$out/sim.out" 2> "$out/sim.err" &
   SIM_PID=$!
   for ((i = 0; i < 1800; i++)); do
-    ready=$(grep -m1 -i 'ready' "$out/sim.out" "$out/sim.err" 2> /dev/null || true)
+    ready=$(grep -h -m1 -i 'ready' "$out/sim.out" "$out/sim.err" 2> /dev/null || true)
     [ -n "$ready" ] && break
     kill -0 "$SIM_PID" 2> /dev/null || { echo "otsensor sim exited before it was ready"; tail -5 "$out/sim.err"; return 1; }
     sleep 0.1
@@ -143,13 +147,15 @@ scale_run() {
   scale_scan() {  # scale_scan NAME CMD... : wall, peak RSS, JSON lines
     local name=$1; shift
     local rc=0
-    /usr/bin/time -v -o "$out/$name.time" "$@" > "$out/$name.jsonl" 2> "$out/$name.err" || rc=$?
+    # each scan at most SCALE_TIMEOUT s (--scan-timeout; and an outer guard: Ctrl-C stops a scan within a second)
+    /usr/bin/time -v -o "$out/$name.time" timeout --signal=INT "$((SCALE_TIMEOUT + 30))" "$@" > "$out/$name.jsonl" 2> "$out/$name.err" || rc=$?
     printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$out/$name.time")" \
       "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/$name.time")" "$(grep -c '^{' "$out/$name.jsonl" || true)" "$rc" \
       >> "$out/runs.tsv"
     echo "$name: exit $rc, $(tail -1 "$out/runs.tsv")"
   }
-  local pace=(--rate 0 --per-device-rate 0 --parallel 512)
+  # loopback answers within milliseconds: a 1 s stage limit; the scan's own limit keeps the budget
+  local pace=(--rate 0 --per-device-rate 0 --parallel 512 --timeout 1 --scan-timeout "$SCALE_TIMEOUT")
   for p in modbus s7 enip bacnet; do
     rm -rf "$out/data-$p"
     scale_scan "plc-$p" "$BIN" scan plc --protocol "$p" --format json --data "$out/data-$p" "${pace[@]}" "$SIM_NET"
@@ -165,6 +171,7 @@ scale_run() {
   else
     echo "rdns: skipped: the sim's ready line names no DNS server (set SIM_DNS=ADDR:PORT)" | tee "$out/rdns-skipped"
   fi
+  echo "sim peak memory: $(awk '/VmHWM/ {print $2, $3}' "/proc/$SIM_PID/status" 2> /dev/null)" | tee "$out/sim-memory"
   kill -TERM "$SIM_PID" 2> /dev/null || true
   wait "$SIM_PID" 2> /dev/null || true
   SIM_PID=""

@@ -143,11 +143,16 @@ sdir = os.path.join(BENCH, "out", "scale")
 if os.path.exists(os.path.join(sdir, "skipped")):
     scale.append(open(os.path.join(sdir, "skipped")).read().strip())
 elif os.path.exists(os.path.join(sdir, "runs.tsv")):
-    scale.append("| scan of 127.20.0.0/16 | wall time | peak memory (MB) | devices (JSON lines) | exit |")
+    scale.append(f"| scan of {m.get('sim_net', '127.20.0.0/16')} | wall time | peak memory (MB) | devices (JSON lines) | exit |")
     scale.append("|---|---:|---:|---:|---:|")
     for l in open(os.path.join(sdir, "runs.tsv")):
         name, wall, rss, n, rc = l.rstrip("\n").split("\t")
         scale.append(f"| {name} | {wall} | {int(rss or 0) / 1024:.1f} | {n} | {rc} |")
+    if os.path.exists(os.path.join(sdir, "sim-memory")):
+        scale.append("")
+        scale.append(open(os.path.join(sdir, "sim-memory")).read().strip() + " (the simulated plant itself)")
+    scale.append("")
+    scale.append("Each scan: `--rate 0 --per-device-rate 0 --parallel 512 --timeout 1 --scan-timeout SCALE_TIMEOUT` (180 s by default); exit 124: stopped by the outer guard 30 s later.")
     if os.path.exists(os.path.join(sdir, "rdns-skipped")):
         scale.append("")
         scale.append(open(os.path.join(sdir, "rdns-skipped")).read().strip())
@@ -190,7 +195,7 @@ absolute times. Details, every round and the exact commands: the `RESULTS-<name>
 
 {chr(10).join('- ' + n for n in notes)}
 
-## Scale run: `otsensor sim --devices 10000 --net 127.20.0.0/16`
+## Scale run: `otsensor sim --devices {m.get('sim_devices', 10000)} --net {m.get('sim_net', '127.20.0.0/16')}`
 
 {chr(10).join(scale)}
 

@@ -163,6 +163,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done
 done
 
+# shellcheck disable=SC2054  # the commas are nmap's
 NMAP_SWEEP=(nmap -n -Pn -sT -sU -p "T:502,102,44818,U:47808" --script modbus-discover,s7-info,enip-info,bacnet-info "$SWEEP")
 sweep_otsensor() {  # the four scans one after the other, timed as one; flags: pacing options
   local k
