@@ -12,6 +12,7 @@ Usage: bench.py WALK_BINARY OUTPUT.md [REPEATS]
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -149,7 +150,7 @@ def write(path, tables, discoveries, repeats, started):
         f"{repeats} times each; medians). Agent: snmpsim 1.2.2 on {AGENT}:161 serving the testbed's "
         "recordings of real switches (community = recording), SNMPv2c. net-snmp 5.9.3 `snmpbulkwalk` "
         "with its defaults (max-repetitions 10); otsensor's `walk` example (the crate's client and "
-        "walk, debug build) with its adaptive GETBULK (48 varbinds per request at first, up to 64). "
+        f"walk, {os.environ.get('WALK_BUILD', 'debug build')}) with its adaptive GETBULK (48 varbinds per request at first, up to 64). "
         "PDUs are requests sent (net-snmp: `Sending` lines of `-d`). The machine is shared (2 cores, "
         "about six builds at a time), so times vary by tens of percent between runs; PDU counts do not.",
         "",
