@@ -3,10 +3,8 @@
 //! Every use case runs through the same engine and the same [`Probe`] trait; a use case only
 //! says which probe, which port and how deep. This is where the protocol crates plug in:
 //!
-//! - **PLC discovery** ([`PlcDiscovery`]): [`plc_probe`] maps a protocol to its probe. Modbus is
-//!   wired; S7, EtherNet/IP and BACnet are *extension points*: when their crates merge, add one
-//!   arm each to [`plc_probe`] (`PlcProtocol::S7 => Some(Arc::new(otsensor_s7::S7Probe))`) and the
-//!   API, the scheduler and the runner take them with no other change.
+//! - **PLC discovery** ([`PlcDiscovery`]): [`plc_probe`] maps a protocol to its probe: Modbus,
+//!   S7, EtherNet/IP and BACnet (a new protocol crate adds one arm there).
 //! - **Switch discovery** ([`SwitchDiscovery`]): SNMP v1/v2c/v3 with `otsensor_snmp`'s probe;
 //!   its community or v3 pass phrases are sealed in the store (never in the specification,
 //!   never returned); `crate::switch` validates the fields and builds the probe at run time.
@@ -14,8 +12,11 @@
 //!   their own API (`/api/wem/...` in `api::wem`, `/api/rdns/...` in `api::rdns`) and runners
 //!   (`crate::wem`, `crate::rdns`).
 
+use otsensor_bacnet::BacnetProbe;
 use otsensor_core::{Probe, Protocol};
+use otsensor_enip::EnipProbe;
 use otsensor_modbus::ModbusProbe;
+use otsensor_s7::S7Probe;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -55,12 +56,13 @@ impl PlcProtocol {
 
 /// The probe for a PLC protocol in this build, if it has one.
 ///
-/// EXTENSION POINT: one arm per protocol crate.
+/// One arm per protocol crate.
 pub fn plc_probe(protocol: PlcProtocol) -> Option<Arc<dyn Probe>> {
     match protocol {
         PlcProtocol::Modbus => Some(Arc::new(ModbusProbe)),
-        // S7, EtherNet/IP, BACnet: their crates are on other branches.
-        PlcProtocol::S7 | PlcProtocol::Enip | PlcProtocol::Bacnet => None,
+        PlcProtocol::S7 => Some(Arc::new(S7Probe)),
+        PlcProtocol::Enip => Some(Arc::new(EnipProbe)),
+        PlcProtocol::Bacnet => Some(Arc::new(BacnetProbe)),
     }
 }
 
