@@ -346,3 +346,79 @@ async fn the_scheduler_runs_the_wem_scan_at_its_time() {
     assert_eq!(status["schedule"]["next_run"], "2026-03-29T03:00:00Z");
     sensor.service.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_wem_scan_at_a_time_and_stop_saves_it_cancelled() {
+    let silent: SocketAddr = format!("{}:{}", var("WMI_SILENT_IP"), var("WMI_PORT"))
+        .parse()
+        .unwrap();
+    require_tcp_peer(silent, "wmi-silent");
+    let data = tempfile::tempdir().unwrap();
+    let mut cfg = config("127.30.0.22", data.path(), "UTC");
+    cfg.pacing.timeout_ms = 60_000; // the silent host holds the scan until it is stopped
+    let sensor = Sensor::start_with(cfg, Timestamp::now()).await;
+    let admin = sensor.login("admin1").await;
+    let analyst = sensor.login("analyst1").await;
+    // no enabled range: nothing to scan
+    let e = sensor
+        .call(
+            Method::POST,
+            "/api/wem/scan",
+            &analyst,
+            Value::Null,
+            StatusCode::CONFLICT,
+        )
+        .await;
+    assert_eq!(e["field"], "ranges", "{e}");
+    let ranges = json!([{"from": var("WMI_SILENT_IP"), "to": var("WMI_SILENT_IP"),
+                         "user": account(), "password": var("WMI_PASS")}]);
+    sensor
+        .call(
+            Method::PUT,
+            "/api/wem/ranges",
+            &admin,
+            ranges,
+            StatusCode::OK,
+        )
+        .await;
+    let run = sensor
+        .call(
+            Method::POST,
+            "/api/wem/scan",
+            &analyst,
+            Value::Null,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    assert_eq!(run["status"], "running");
+    let e = sensor
+        .call(
+            Method::POST,
+            "/api/wem/scan",
+            &admin,
+            Value::Null,
+            StatusCode::CONFLICT,
+        )
+        .await;
+    assert!(
+        e["detail"].as_str().unwrap().contains("already running"),
+        "{e}"
+    );
+    let status = sensor.get("/api/wem", &analyst, StatusCode::OK).await;
+    assert_eq!(status["running_run"], run["id"]);
+    let stopped = sensor
+        .call(
+            Method::POST,
+            "/api/wem/stop",
+            &analyst,
+            Value::Null,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(stopped["id"], run["id"]);
+    assert_eq!(stopped["status"], "cancelled", "{stopped}");
+    assert_eq!(stopped["error"], "stopped on request");
+    let stops = sensor.audit("run.stop", &analyst).await;
+    assert_eq!(stops[0]["actor"], "analyst1");
+    sensor.service.shutdown().await;
+}
