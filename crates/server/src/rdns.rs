@@ -105,6 +105,11 @@ impl RdnsRunner {
         self.active().get(&server).map(|a| a.run)
     }
 
+    /// Whether `run` is a lookup run under way.
+    pub fn is_running(&self, run: RunId) -> bool {
+        self.active().values().any(|a| a.run == run)
+    }
+
     /// When `server` next runs by itself.
     pub fn next_run(&self, server: DnsServerId) -> Option<Timestamp> {
         self.next().get(&server).copied()

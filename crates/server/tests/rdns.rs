@@ -387,3 +387,77 @@ async fn the_scheduler_runs_enabled_servers_at_their_time() {
     assert_eq!(starts[0]["actor"], "scheduler");
     sensor.service.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_lookup_run_stops_on_request_and_keeps_what_it_found() {
+    let (ip, port) = knot();
+    let data = tempfile::tempdir().unwrap();
+    let sensor = Sensor::start("127.30.0.12", data.path()).await;
+    let admin = sensor.login("admin1").await;
+    let analyst = sensor.login("analyst1").await;
+    let net = var("DNS_REV_NET");
+    let addresses: Vec<String> = (1..=20).map(|n| format!("{net}.0.{n}")).collect();
+    let refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    seed_devices(sensor.service.store(), &refs).await;
+    // one query a second: twenty addresses take twenty seconds unless stopped
+    let server = sensor
+        .call(
+            Method::POST,
+            "/api/rdns/servers",
+            &admin,
+            json!({"address": format!("{ip}:{port}"), "subnets": [format!("{net}.0.0/24")],
+                   "rate": 1}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = server["id"].as_i64().unwrap();
+    let started = sensor
+        .call(
+            Method::POST,
+            &format!("/api/rdns/servers/{id}/run"),
+            &analyst,
+            Value::Null,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    assert_eq!(started["run"]["targets_total"], 20, "{started}");
+    let e = sensor
+        .call(
+            Method::POST,
+            &format!("/api/rdns/servers/{id}/run"),
+            &analyst,
+            Value::Null,
+            StatusCode::CONFLICT,
+        )
+        .await;
+    assert!(
+        e["detail"].as_str().unwrap().contains("already running"),
+        "{e}"
+    );
+    let listed = sensor
+        .get(&format!("/api/rdns/servers/{id}"), &analyst, StatusCode::OK)
+        .await;
+    assert_eq!(listed["running_run"], started["run"]["id"]);
+    let stopped = sensor
+        .call(
+            Method::POST,
+            &format!("/api/rdns/servers/{id}/stop"),
+            &analyst,
+            Value::Null,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(stopped["run"]["status"], "cancelled", "{stopped}");
+    assert!(
+        stopped["summary"]["looked_up"].as_u64().unwrap() < 20,
+        "{stopped}"
+    );
+    assert_eq!(
+        sensor.audit("run.stop", &analyst).await[0]["actor"],
+        "analyst1"
+    );
+    sensor
+        .get("/api/rdns/runs/999999", &analyst, StatusCode::NOT_FOUND)
+        .await;
+    sensor.service.shutdown().await;
+}

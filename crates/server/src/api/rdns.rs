@@ -307,10 +307,10 @@ pub async fn run(
 ) -> ApiResult<Json<RdnsRunDetail>> {
     let run = RunId(id);
     let rdns = state.store.rdns_run(run).await?;
-    let view = run_view(&state, run, rdns.as_ref()).await?;
-    if rdns.is_none() && view.run.status != otsensor_store::RunStatus::Running {
-        return Err(ApiError::not_found(format!("run {id} is not a lookup run")));
+    if rdns.is_none() && !state.rdns.is_running(run) {
+        return Err(ApiError::not_found(format!("no lookup run {id}")));
     }
+    let view = run_view(&state, run, rdns.as_ref()).await?;
     let log = state.store.probe_log(run).await?;
     let keys: Vec<DeviceKey> = log
         .iter()
