@@ -14,9 +14,10 @@ use jiff::Timestamp;
 use otsensor_core::rdns::{NumberInput, host_name};
 use otsensor_core::{
     Device, DeviceKey, DnsServerInput, DnsServerSettings, FieldError, NameLookup, NameResult,
-    Outcome, Protocol, Scope, TargetSet,
+    Protocol, Scope, TargetSet,
 };
 use otsensor_dns::{Lookup, LookupStatus, Resolver, ResolverConfig};
+use otsensor_server::rdns::name_lookup;
 use otsensor_store::{NewScan, RdnsRunResult, RdnsSummary, RunStatus, Store};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -243,29 +244,6 @@ fn progress_bar(total: u64) -> Option<ProgressBar> {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     Some(bar)
-}
-
-/// A lookup as the inventory takes it; the names move over (the lookup keeps the rest).
-fn name_lookup(l: &mut Lookup, at: Timestamp) -> NameLookup {
-    let result = match l.status {
-        LookupStatus::Found => NameResult::Found(std::mem::take(&mut l.names)),
-        LookupStatus::NxDomain | LookupStatus::NoData => NameResult::Missing,
-        LookupStatus::Timeout => NameResult::Failed(Outcome::NoResponse),
-        LookupStatus::Refused | LookupStatus::Unreachable => NameResult::Failed(Outcome::Refused),
-        LookupStatus::ServFail | LookupStatus::Error => NameResult::Failed(Outcome::Error),
-    };
-    let detail = if l.status == LookupStatus::Found {
-        String::new() // the probe log keeps no text for an address that was identified
-    } else {
-        l.describe()
-    };
-    NameLookup {
-        address: l.address,
-        result,
-        looked_up: at,
-        duration_ms: l.elapsed.as_millis() as u64,
-        detail,
-    }
 }
 
 /// One output row: the inventory's device when there is one, else one made of the lookup.

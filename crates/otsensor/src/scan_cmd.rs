@@ -6,13 +6,14 @@ use crate::error::CliError;
 use crate::output::write_devices;
 use indicatif::{ProgressBar, ProgressStyle};
 use otsensor_bacnet::BacnetProbe;
-use otsensor_core::merge::{RunMerge, mac_only_keys, observation_keys, resolve_macs};
-use otsensor_core::{Device, Link, Observation, Outcome, Probe, Protocol, TargetSet};
+use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
 use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, spawn_scan};
 use otsensor_enip::EnipProbe;
 use otsensor_modbus::ModbusProbe;
 use otsensor_s7::S7Probe;
-use otsensor_store::{NewScan, RunResult, RunStatus, RunSummary, Store};
+pub(crate) use otsensor_server::persist::run_status;
+use otsensor_server::persist::save_outcome;
+use otsensor_store::{NewScan, RunSummary, Store};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -102,36 +103,12 @@ pub async fn scan_and_save(
         .await
         .map_err(CliError::failed)?;
     let mut outcome = run_with_ctrl_c(probe, request.clone()).await?;
-    resolve_known_macs(store, &mut outcome.observations).await?;
-    let current = store
-        .devices_by_keys(&touched_keys(&outcome))
-        .await
-        .map_err(CliError::failed)?;
-    let mut merge = RunMerge::new(current);
-    for obs in &outcome.observations {
-        merge.absorb(obs);
-    }
-    let changes = merge.into_changes();
-    let links: Vec<Link> = outcome
-        .observations
-        .iter()
-        .flat_map(|o| o.links.iter().cloned())
-        .collect();
     let note = status_note(&outcome, request);
-    let summary = store
-        .finish_run_with_links(
-            run,
-            &RunResult {
-                status: run_status(outcome.status),
-                ended: outcome.ended,
-                changes: &changes,
-                probe_log: &outcome.probe_log,
-                error: note.as_deref(),
-            },
-            &links,
-        )
+    let saved = save_outcome(store, run, &mut outcome, note.as_deref())
         .await
         .map_err(CliError::failed)?;
+    let summary = saved.summary;
+    let changes = saved.changes;
     let devices: Vec<Device> = changes.into_iter().map(|c| c.device).collect();
     let mut out = std::io::stdout().lock();
     write_devices(&mut out, &devices, job.format)
@@ -151,27 +128,6 @@ pub async fn scan_and_save(
     })
 }
 
-/// Devices that observations know only by MAC, but that the inventory already knows by address
-/// with that MAC, are re-keyed to that device (a switch's MAC table enriches the PLC a PLC
-/// scan found instead of creating a second device).
-async fn resolve_known_macs(
-    store: &Store,
-    observations: &mut [Observation],
-) -> Result<(), CliError> {
-    let macs: Vec<_> = observations.iter().flat_map(mac_only_keys).collect();
-    if macs.is_empty() {
-        return Ok(());
-    }
-    let known = store
-        .device_keys_by_macs(&macs)
-        .await
-        .map_err(CliError::failed)?;
-    for obs in observations {
-        resolve_macs(obs, &known);
-    }
-    Ok(())
-}
-
 /// The scan's settings as saved with it.
 pub fn scan_spec(request: &ScanRequest) -> serde_json::Value {
     serde_json::json!({
@@ -180,23 +136,6 @@ pub fn scan_spec(request: &ScanRequest) -> serde_json::Value {
         "pacing": request.pacing,
         "scope": request.scope.networks().iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
-}
-
-pub(crate) fn touched_keys(outcome: &ScanOutcome) -> Vec<otsensor_core::DeviceKey> {
-    outcome
-        .observations
-        .iter()
-        .flat_map(observation_keys)
-        .collect()
-}
-
-pub(crate) fn run_status(status: ScanStatus) -> RunStatus {
-    match status {
-        ScanStatus::Cancelled => RunStatus::Cancelled,
-        ScanStatus::Completed | ScanStatus::TimedOut | ScanStatus::DeviceLimit => {
-            RunStatus::Completed
-        }
-    }
 }
 
 fn status_note(outcome: &ScanOutcome, request: &ScanRequest) -> Option<String> {

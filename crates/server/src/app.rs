@@ -1,6 +1,6 @@
 //! The shared state of the service and its routes.
 
-use crate::api::{audit, devices, meta, runs, scans, session, tokens, users};
+use crate::api::{audit, devices, meta, rdns, runs, scans, session, tokens, users, wem};
 use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
@@ -12,7 +12,7 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use jiff::SignedDuration;
 use otsensor_store::Store;
 use std::ops::Deref;
@@ -30,6 +30,10 @@ pub struct Shared {
     pub runner: Arc<Runner>,
     /// Plans scheduled runs.
     pub scheduler: Arc<Scheduler>,
+    /// Runs and schedules reverse-DNS lookups.
+    pub rdns: Arc<crate::rdns::RdnsRunner>,
+    /// Runs and schedules WEM scans.
+    pub wem: Arc<crate::wem::WemRunner>,
     /// Failed-login counters.
     pub throttle: Throttle,
     /// Whether the service speaks HTTPS (cookies are then Secure).
@@ -108,11 +112,28 @@ pub fn router(state: AppState) -> Router {
         .route("/api/devices/links", get(devices::links))
         .route("/api/devices/{id}", get(devices::get))
         .route("/api/audit", get(audit::list))
-        // EXTENSION POINTS: WEM ranges and reverse-DNS servers arrive with their branches.
-        .route("/api/wem", any(meta::wem_not_yet))
-        .route("/api/wem/{*rest}", any(meta::wem_not_yet))
-        .route("/api/rdns", any(meta::rdns_not_yet))
-        .route("/api/rdns/{*rest}", any(meta::rdns_not_yet))
+        .route("/api/rdns/servers", get(rdns::list).post(rdns::create))
+        .route(
+            "/api/rdns/servers/{id}",
+            get(rdns::get).put(rdns::update).delete(rdns::delete),
+        )
+        .route("/api/rdns/servers/{id}/run", post(rdns::run_now))
+        .route("/api/rdns/servers/{id}/stop", post(rdns::stop))
+        .route("/api/rdns/runs", get(rdns::runs))
+        .route("/api/rdns/runs/{id}", get(rdns::run))
+        .route("/api/rdns/test", post(rdns::test))
+        .route("/api/wem", get(wem::status))
+        .route("/api/wem/ranges", get(wem::ranges).put(wem::set_ranges))
+        .route("/api/wem/ranges/import", post(wem::import))
+        .route("/api/wem/ranges/export", get(wem::export))
+        .route(
+            "/api/wem/schedule",
+            get(wem::schedule).put(wem::set_schedule),
+        )
+        .route("/api/wem/scan", post(wem::scan_now))
+        .route("/api/wem/stop", post(wem::stop))
+        .route("/api/wem/results.csv", get(wem::results_csv))
+        .route("/api/wem/log.csv", get(wem::log_csv))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(move |req, next| {

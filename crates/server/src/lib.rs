@@ -28,10 +28,14 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod model;
+pub mod persist;
+pub mod rdns;
 pub mod runner;
 pub mod scheduler;
+pub mod switch;
 pub mod tls;
 pub mod usecase;
+pub mod wem;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, ServerSettings, ServiceConfig};
@@ -128,6 +132,8 @@ impl RunningService {
     pub async fn shutdown(self) {
         self.stop.cancel();
         self.state.runner.shutdown().await;
+        self.state.rdns.shutdown().await;
+        self.state.wem.shutdown().await;
         for task in self.background {
             task.abort();
         }
@@ -212,12 +218,26 @@ pub async fn start(
         config.time_zone.clone(),
     ));
     scheduler.load().await?;
+    let rdns = Arc::new(rdns::RdnsRunner::new(
+        store.clone(),
+        config.clone(),
+        clock.clone(),
+    ));
+    rdns.load().await?;
+    let wem = Arc::new(wem::WemRunner::new(
+        store.clone(),
+        config.clone(),
+        clock.clone(),
+    ));
+    wem.plan().await?;
     let state = AppState(Arc::new(Shared {
         store: store.clone(),
         config: config.clone(),
         clock: clock.clone(),
         runner,
         scheduler: scheduler.clone(),
+        rdns: rdns.clone(),
+        wem: wem.clone(),
         throttle: Throttle::new(
             config.server.login_max_failures,
             SignedDuration::from_secs(
@@ -248,6 +268,8 @@ pub async fn start(
     };
     let background = vec![
         tokio::spawn(scheduler.run(stop.clone())),
+        tokio::spawn(rdns.run_schedules(stop.clone())),
+        tokio::spawn(wem.run_schedule(stop.clone())),
         tokio::spawn(sweep_sessions(state.clone(), stop.clone())),
     ];
     store

@@ -4,10 +4,11 @@
 use crate::config::ServiceConfig;
 use crate::error::ApiError;
 use crate::extract::from_value_at;
-use crate::usecase::{PlcDiscovery, PlcProtocol, SwitchDiscovery, UseCase};
+use crate::switch::{SwitchInput, check_switch, parse_switch};
+use crate::usecase::{PlcDiscovery, PlcProtocol, UseCase};
 use jiff::Timestamp;
 use otsensor_core::scan_schedule::{MaintenanceWindow, Schedule};
-use otsensor_core::{Pacing, TargetSet};
+use otsensor_core::{Pacing, SnmpCredentials, TargetSet};
 use otsensor_engine::ScanRequest;
 use otsensor_store::{DefinitionSettings, ScanDefinition};
 use serde::{Deserialize, Serialize};
@@ -23,8 +24,8 @@ pub const MAX_TARGET_ITEMS: usize = 256;
 pub enum UseCaseInput {
     /// PLC discovery and enrichment.
     Plc(PlcInput),
-    /// Switch discovery (reserved: refused in this build).
-    Switch(SwitchDiscovery),
+    /// Switch discovery (SNMP), credentials included.
+    Switch(Box<SwitchInput>),
 }
 
 /// PLC discovery fields as sent.
@@ -97,17 +98,30 @@ pub struct StoredSpec {
     pub pacing: PacingInput,
 }
 
+/// A scan definition checked whole: what to store, and the switch credentials to seal first.
+pub struct Validated {
+    /// The settings to store.
+    pub settings: DefinitionSettings,
+    /// Switch discovery: the credentials to seal under this name before storing the settings.
+    pub credentials: Option<(String, SnmpCredentials)>,
+}
+
 impl ScanInput {
     /// Checks every field and fills defaults; the error names the first field at fault.
     /// `now` and the configuration's time zone judge a one-time schedule in the past.
+    /// `previous` (on update) holds the stored switch credentials, which supply the secrets
+    /// the client left out.
     pub fn validate(
         self,
         config: &ServiceConfig,
         now: Timestamp,
-    ) -> Result<DefinitionSettings, ApiError> {
+        previous: Option<&SnmpCredentials>,
+    ) -> Result<Validated, ApiError> {
         let name = check_name(&self.name)?;
-        let use_case = check_use_case(self.use_case, &config.pacing)?;
-        if let Err((field, detail)) = use_case.probe() {
+        let (use_case, credentials) = check_use_case(self.use_case, &config.pacing, previous)?;
+        if !matches!(use_case, UseCase::Switch(_))
+            && let Err((field, detail)) = use_case.probe()
+        {
             return Err(ApiError::invalid(field, detail));
         }
         let targets = check_targets(&self.targets, config)?;
@@ -125,15 +139,18 @@ impl ScanInput {
         };
         let spec = serde_json::to_value(&spec)
             .map_err(|e| ApiError::internal(format!("encoding the scan: {e}")))?;
-        Ok(DefinitionSettings {
-            name,
-            kind: use_case.kind().to_string(),
-            protocol: use_case.protocol(),
-            targets: targets.join(","),
-            spec,
-            enabled: self.enabled,
-            schedule: self.schedule,
-            window: self.maintenance_window,
+        Ok(Validated {
+            settings: DefinitionSettings {
+                name,
+                kind: use_case.kind().to_string(),
+                protocol: use_case.protocol(),
+                targets: targets.join(","),
+                spec,
+                enabled: self.enabled,
+                schedule: self.schedule,
+                window: self.maintenance_window,
+            },
+            credentials,
         })
     }
 }
@@ -181,7 +198,7 @@ pub fn parse_use_case(value: serde_json::Value) -> Result<UseCaseInput, ApiError
     let rest = serde_json::Value::Object(fields);
     match kind.as_str() {
         "plc" => from_value_at(rest, "use_case").map(UseCaseInput::Plc),
-        "switch" => from_value_at(rest, "use_case").map(UseCaseInput::Switch),
+        "switch" => parse_switch(rest).map(|s| UseCaseInput::Switch(Box::new(s))),
         other => Err(ApiError::invalid(
             "use_case.kind",
             format!("{other:?}: expected \"plc\" or \"switch\""),
@@ -189,7 +206,13 @@ pub fn parse_use_case(value: serde_json::Value) -> Result<UseCaseInput, ApiError
     }
 }
 
-fn check_use_case(input: serde_json::Value, pacing: &Pacing) -> Result<UseCase, ApiError> {
+type CheckedUseCase = (UseCase, Option<(String, SnmpCredentials)>);
+
+fn check_use_case(
+    input: serde_json::Value,
+    pacing: &Pacing,
+    previous: Option<&SnmpCredentials>,
+) -> Result<CheckedUseCase, ApiError> {
     match parse_use_case(input)? {
         UseCaseInput::Plc(plc) => {
             let port = plc.port.unwrap_or(plc.protocol.protocol().default_port());
@@ -219,15 +242,25 @@ fn check_use_case(input: serde_json::Value, pacing: &Pacing) -> Result<UseCase, 
                     "must be at most 1000000 (0: no limit)",
                 ));
             }
-            Ok(UseCase::Plc(PlcDiscovery {
-                protocol: plc.protocol,
-                port,
-                timeout_secs,
-                device_limit,
-                depth,
-            }))
+            Ok((
+                UseCase::Plc(PlcDiscovery {
+                    protocol: plc.protocol,
+                    port,
+                    timeout_secs,
+                    device_limit,
+                    depth,
+                }),
+                None,
+            ))
         }
-        UseCaseInput::Switch(s) => Ok(UseCase::Switch(s)),
+        UseCaseInput::Switch(s) => {
+            let checked = check_switch(*s, previous, pacing)?;
+            let name = checked.stored.credentials.clone();
+            Ok((
+                UseCase::Switch(checked.stored),
+                Some((name, checked.credentials)),
+            ))
+        }
     }
 }
 
@@ -309,12 +342,26 @@ pub fn stored_spec(def: &ScanDefinition) -> Result<StoredSpec, String> {
 
 /// The engine's request for a definition under the current configuration; the error names
 /// the field that no longer works (a target now outside the scope, a protocol not built in).
+/// A switch scan needs its unsealed `credentials`.
 pub fn scan_request(
     def: &ScanDefinition,
     config: &ServiceConfig,
+    credentials: Option<&SnmpCredentials>,
 ) -> Result<(ScanRequest, crate::usecase::ProbePlan), (String, String)> {
     let spec = stored_spec(def).map_err(|e| ("use_case".to_string(), e))?;
-    let plan = spec.use_case.probe().map_err(|(f, d)| (f.to_string(), d))?;
+    let plan = match (&spec.use_case, credentials) {
+        (UseCase::Switch(sw), Some(c)) => crate::switch::probe_plan(sw, c)?,
+        (UseCase::Switch(sw), None) => {
+            return Err((
+                "use_case.credentials".to_string(),
+                format!(
+                    "the sealed SNMP credentials {:?} are missing from the store: set them again",
+                    sw.credentials
+                ),
+            ));
+        }
+        (use_case, _) => use_case.probe().map_err(|(f, d)| (f.to_string(), d))?,
+    };
     let targets = TargetSet::parse(spec.targets.iter().map(String::as_str), config.max_targets)
         .map_err(|e| ("targets".to_string(), e.to_string()))?;
     config
@@ -322,9 +369,15 @@ pub fn scan_request(
         .check_all(&targets)
         .map_err(|e| ("targets".to_string(), e.to_string()))?;
     let mut pacing = config.pacing;
-    if let UseCase::Plc(plc) = &spec.use_case {
-        pacing.timeout_ms = (plc.timeout_secs * 1000.0).round() as u64;
-        pacing.device_limit = plc.device_limit;
+    match &spec.use_case {
+        UseCase::Plc(plc) => {
+            pacing.timeout_ms = (plc.timeout_secs * 1000.0).round() as u64;
+            pacing.device_limit = plc.device_limit;
+        }
+        UseCase::Switch(sw) => {
+            pacing.timeout_ms = (sw.timeout_secs * 1000.0).round() as u64;
+            pacing.device_limit = sw.device_limit;
+        }
     }
     let o = spec.pacing;
     pacing.rate = o.rate.unwrap_or(pacing.rate);

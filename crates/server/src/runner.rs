@@ -6,8 +6,9 @@ use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::error::ApiError;
 use crate::model::scan_request;
+use crate::persist::save_outcome;
 use jiff::Timestamp;
-use otsensor_core::merge::{RunMerge, observation_keys};
+use otsensor_core::SnmpCredentials;
 use otsensor_engine::{Progress, ScanError, ScanOutcome, ScanRequest, ScanStatus, run_scan};
 use otsensor_store::{
     NewAuditEntry, RunId, RunOrigin, RunResult, RunStatus, RunSummary, ScanDefinition, ScanId,
@@ -166,11 +167,14 @@ impl Runner {
                 opens: window.defer(&self.config.time_zone, now),
             });
         }
+        let credentials = switch_credentials(&self.store, def).await?;
         let (request, plan) =
-            scan_request(def, &self.config).map_err(|(field, detail)| StartError::Unrunnable {
-                scan,
-                field,
-                detail,
+            scan_request(def, &self.config, credentials.as_ref()).map_err(|(field, detail)| {
+                StartError::Unrunnable {
+                    scan,
+                    field,
+                    detail,
+                }
             })?;
         let total = request.targets.addresses().len() as u64;
         let run = self.store.start_run(scan, now, total).await?;
@@ -338,32 +342,11 @@ impl Runner {
                 return Ok((RunStatus::Failed, summary));
             }
         };
-        let keys: Vec<_> = outcome
-            .observations
-            .iter()
-            .flat_map(observation_keys)
-            .collect();
-        let mut merge = RunMerge::new(self.store.devices_by_keys(&keys).await?);
-        for obs in &outcome.observations {
-            merge.absorb(obs);
-        }
-        let changes = merge.into_changes();
-        let status = match outcome.status {
-            ScanStatus::Cancelled => RunStatus::Cancelled,
-            ScanStatus::Completed | ScanStatus::TimedOut | ScanStatus::DeviceLimit => {
-                RunStatus::Completed
-            }
-        };
+        let mut outcome = outcome;
+        outcome.ended = self.clock.now();
         let note = self.note(&outcome, request);
-        let result = RunResult {
-            status,
-            ended: self.clock.now(),
-            changes: &changes,
-            probe_log: &outcome.probe_log,
-            error: note.as_deref(),
-        };
-        let summary = self.store.finish_run(run, &result).await?;
-        Ok((status, summary))
+        let saved = save_outcome(&self.store, run, &mut outcome, note.as_deref()).await?;
+        Ok((saved.status, saved.summary))
     }
 
     fn note(&self, outcome: &ScanOutcome, request: &ScanRequest) -> Option<String> {
@@ -382,5 +365,19 @@ impl Runner {
                 request.pacing.device_limit
             )),
         }
+    }
+}
+
+/// The unsealed credentials of a switch scan (`None` for other scans, or when they are gone).
+pub async fn switch_credentials(
+    store: &Store,
+    def: &ScanDefinition,
+) -> Result<Option<SnmpCredentials>, StoreError> {
+    match crate::model::stored_spec(def) {
+        Ok(crate::model::StoredSpec {
+            use_case: crate::usecase::UseCase::Switch(sw),
+            ..
+        }) => store.snmp_credentials(&sw.credentials).await,
+        _ => Ok(None),
     }
 }

@@ -3,19 +3,20 @@
 //! Every use case runs through the same engine and the same [`Probe`] trait; a use case only
 //! says which probe, which port and how deep. This is where the protocol crates plug in:
 //!
-//! - **PLC discovery** ([`PlcDiscovery`]): [`plc_probe`] maps a protocol to its probe. Modbus is
-//!   wired; S7, EtherNet/IP and BACnet are *extension points*: when their crates merge, add one
-//!   arm each to [`plc_probe`] (`PlcProtocol::S7 => Some(Arc::new(otsensor_s7::S7Probe))`) and the
-//!   API, the scheduler and the runner take them with no other change.
-//! - **Switch discovery** ([`SwitchDiscovery`]): *extension point*, not implemented. The fields
-//!   are reserved so that stored scans and clients can be written against them; creating one is
-//!   refused (400 naming `use_case.kind`) until the SNMP branch adds its probe in
-//!   [`UseCase::probe`] and moves its credentials to encrypted storage (secrets at rest).
-//! - **WEM** and **reverse-DNS** settings are not scan definitions of this kind; their API
-//!   (`/api/wem/...`, `/api/rdns/...`) answers 501 until their branches arrive (see `api::meta`).
+//! - **PLC discovery** ([`PlcDiscovery`]): [`plc_probe`] maps a protocol to its probe: Modbus,
+//!   S7, EtherNet/IP and BACnet (a new protocol crate adds one arm there).
+//! - **Switch discovery** ([`SwitchDiscovery`]): SNMP v1/v2c/v3 with `otsensor_snmp`'s probe;
+//!   its community or v3 pass phrases are sealed in the store (never in the specification,
+//!   never returned); `crate::switch` validates the fields and builds the probe at run time.
+//! - **WEM** and **reverse-DNS** settings are not scan definitions of this kind: they have
+//!   their own API (`/api/wem/...` in `api::wem`, `/api/rdns/...` in `api::rdns`) and runners
+//!   (`crate::wem`, `crate::rdns`).
 
+use otsensor_bacnet::BacnetProbe;
 use otsensor_core::{Probe, Protocol};
+use otsensor_enip::EnipProbe;
 use otsensor_modbus::ModbusProbe;
+use otsensor_s7::S7Probe;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -55,12 +56,13 @@ impl PlcProtocol {
 
 /// The probe for a PLC protocol in this build, if it has one.
 ///
-/// EXTENSION POINT: one arm per protocol crate.
+/// One arm per protocol crate.
 pub fn plc_probe(protocol: PlcProtocol) -> Option<Arc<dyn Probe>> {
     match protocol {
         PlcProtocol::Modbus => Some(Arc::new(ModbusProbe)),
-        // S7, EtherNet/IP, BACnet: their crates are on other branches.
-        PlcProtocol::S7 | PlcProtocol::Enip | PlcProtocol::Bacnet => None,
+        PlcProtocol::S7 => Some(Arc::new(S7Probe)),
+        PlcProtocol::Enip => Some(Arc::new(EnipProbe)),
+        PlcProtocol::Bacnet => Some(Arc::new(BacnetProbe)),
     }
 }
 
@@ -88,29 +90,44 @@ pub struct PlcDiscovery {
     pub depth: u8,
 }
 
-/// Switch discovery (SNMP). EXTENSION POINT: reserved fields, not runnable in this build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Switch discovery (SNMP), as stored: every default filled in, no secret. The community and
+/// the v3 pass phrases are sealed in the store's SNMP credentials under [`credentials`]
+/// (see `crate::switch`); the API shows only whether each is set.
+///
+/// [`credentials`]: SwitchDiscovery::credentials
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SwitchDiscovery {
     /// `snmp-v1`, `snmp-v2c` or `snmp-v3`.
-    pub version: Option<String>,
-    /// `auto`, `cisco`, `hirschmann`, ...
-    pub vendor: Option<String>,
-    /// Write-only: the v1/v2c community (will be kept encrypted, never returned).
-    #[serde(default, skip_serializing)]
-    pub community: Option<String>,
-    /// The v3 user.
+    pub version: String,
+    /// `auto` (from the sysObjectID), `cisco`, `hirschmann`, `siemens`, `moxa`, `hpe`,
+    /// `juniper`, `arista` or `generic`.
+    pub vendor: String,
+    /// The UDP port (161).
+    pub port: u16,
+    /// Time limit of each request, in seconds.
+    pub timeout_secs: f64,
+    /// Attempts after the first when a request gets no answer (0 to 5).
+    pub retries: u32,
+    /// Stop after this many devices, related devices included (0: no limit).
+    pub device_limit: usize,
+    /// A port on which more distinct MACs than this were learned is an uplink.
+    pub uplink_macs: usize,
+    /// The v3 user (v3 only).
     pub user: Option<String>,
-    /// The v3 authentication protocol.
+    /// The v3 authentication protocol: MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512.
     pub auth_proto: Option<String>,
-    /// Write-only: the v3 authentication pass phrase.
-    #[serde(default, skip_serializing)]
-    pub auth_pass: Option<String>,
-    /// The v3 privacy protocol.
+    /// The v3 privacy protocol: DES, AES, AES-192, AES-256, AES-192-C, AES-256-C.
     pub priv_proto: Option<String>,
-    /// Write-only: the v3 privacy pass phrase.
-    #[serde(default, skip_serializing)]
-    pub priv_pass: Option<String>,
+    /// The v3 context name (empty: the default context).
+    pub context: Option<String>,
+    /// Whether a v1/v2c community is stored (the community itself is never returned).
+    pub community_set: bool,
+    /// Whether a v3 authentication pass phrase is stored.
+    pub auth_pass_set: bool,
+    /// Whether a v3 privacy pass phrase is stored.
+    pub priv_pass_set: bool,
+    /// The name of the sealed credentials in the store (not a secret).
+    pub credentials: String,
 }
 
 /// What a stored scan does.
@@ -119,7 +136,7 @@ pub struct SwitchDiscovery {
 pub enum UseCase {
     /// PLC discovery and enrichment.
     Plc(PlcDiscovery),
-    /// Switch discovery (reserved).
+    /// Switch discovery (SNMP).
     Switch(SwitchDiscovery),
 }
 
@@ -173,11 +190,10 @@ impl UseCase {
                     ),
                 )),
             },
-            // EXTENSION POINT: the SNMP branch returns its probe here.
+            // the switch probe needs the sealed credentials: see `crate::switch::probe_plan`
             UseCase::Switch(_) => Err((
-                "use_case.kind",
-                "switch discovery is not available in this build yet (it arrives with SNMP support)"
-                    .to_string(),
+                "use_case.credentials",
+                "switch discovery needs its credentials from the store".to_string(),
             )),
         }
     }

@@ -120,6 +120,16 @@ impl Store {
             .map_err(|e| e.context(&context))
     }
 
+    /// Deletes the credentials saved under `name`; whether there were any.
+    pub async fn delete_snmp_credentials(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM snmp_credentials WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| Failure::from(e).context(format!("deleting SNMP credentials {name:?}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Names and summaries of every saved credential (no secrets).
     pub async fn snmp_credential_summaries(&self) -> Result<Vec<CredentialSummary>, StoreError> {
         let rows: Vec<(String, String)> =

@@ -76,7 +76,7 @@ pub use devices::HistoryEntry;
 pub use dns::{DnsServer, DnsServerId, RdnsRun, RdnsRunResult, RdnsSummary};
 pub use error::{DatabaseError, StoreError};
 pub use inventory::{DeviceFilter, DevicePage, DeviceSort, StoreCounts, StoredDevice};
-pub use links::StoredLink;
+pub use links::{LinkEdge, StoredLink};
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};
 pub use secret::KEY_FILE;

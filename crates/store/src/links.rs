@@ -25,6 +25,23 @@ pub struct StoredLink {
     pub run: RunId,
 }
 
+/// An active link between two devices of the inventory, by device id (the device map).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkEdge {
+    /// The reporting device (the switch).
+    pub source: i64,
+    /// The device at the other end.
+    pub target: i64,
+    /// The reporting device's port.
+    pub port: Option<String>,
+    /// The remote device's port, as its neighbour protocol named it.
+    pub remote_port: Option<String>,
+    /// How it was learned.
+    pub kind: LinkKind,
+    /// The VLAN, when known.
+    pub vlan: Option<u16>,
+}
+
 /// MACs per `IN (...)` query.
 const MACS_PER_QUERY: usize = 500;
 
@@ -34,6 +51,13 @@ impl Store {
         select_links(&self.pool, all)
             .await
             .map_err(|e| e.context("reading links"))
+    }
+
+    /// Every active link whose remote end is a device of the inventory, by device ids.
+    pub async fn link_edges(&self) -> Result<Vec<LinkEdge>, StoreError> {
+        select_edges(&self.pool)
+            .await
+            .map_err(|e| e.context("reading device-map links"))
     }
 
     /// The top-level devices known by address that have one of `macs` (for re-keying devices a
@@ -201,4 +225,30 @@ async fn select_keys_by_macs(
         }
     }
     Ok(found)
+}
+
+async fn select_edges(pool: &SqlitePool) -> Result<Vec<LinkEdge>> {
+    type Row = (i64, i64, String, String, String, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT l.device_id, COALESCE(l.remote_device_id, r.id) AS target, l.port, \
+                l.remote_port, l.kind, l.vlan \
+         FROM links l LEFT JOIN devices r ON l.remote_key <> '' AND r.key = l.remote_key \
+         WHERE l.active = 1 AND COALESCE(l.remote_device_id, r.id) IS NOT NULL \
+         ORDER BY l.device_id, l.if_index, l.port, l.kind, target",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(source, target, port, remote_port, kind, vlan)| {
+            Ok(LinkEdge {
+                source,
+                target,
+                port: non_empty(port),
+                remote_port: non_empty(remote_port),
+                kind: LinkKind::from_name(&kind)
+                    .ok_or_else(|| Failure::Corrupt(format!("link kind {kind:?}")))?,
+                vlan: vlan.and_then(|v| u16::try_from(v).ok()),
+            })
+        })
+        .collect()
 }

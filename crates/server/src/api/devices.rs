@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
+use otsensor_core::LinkKind;
 use otsensor_core::{DeviceType, Protocol};
 use otsensor_store::{DeviceFilter, DeviceSort, StoredDevice};
 use serde::Serialize;
@@ -256,13 +257,22 @@ pub async fn export(
 /// One link of the device map.
 #[derive(Debug, Serialize)]
 pub struct Link {
-    /// The device at one end.
+    /// The device at one end (the parent, or the switch that reported the link).
     pub source: i64,
     /// The device at the other end.
     pub target: i64,
-    /// `contains` (a rack and its module, a gateway and a unit behind it). Switch discovery adds
-    /// `neighbor` links (with `port` and `vlan`) when it arrives.
+    /// `contains` (a rack and its module, a gateway and a unit behind it), `neighbor` (an
+    /// LLDP or CDP neighbour of a switch) or `access` (a device on a switch's access port,
+    /// from its MAC table).
     pub kind: &'static str,
+    /// For switch links: how it was learned, `lldp`, `cdp` or `mac_table`; null otherwise.
+    pub protocol: Option<&'static str>,
+    /// For switch links: the switch's port; null otherwise.
+    pub port: Option<String>,
+    /// For neighbour links: the neighbour's port as it names it.
+    pub remote_port: Option<String>,
+    /// The VLAN, when known.
+    pub vlan: Option<u16>,
 }
 
 /// The device map's links.
@@ -272,9 +282,10 @@ pub struct Links {
     pub links: Vec<Link>,
 }
 
-/// `GET /api/devices/links`. EXTENSION POINT: switch discovery adds neighbour links here.
+/// `GET /api/devices/links`: containment links, then the active links switch discovery
+/// reported between devices of the inventory.
 pub async fn links(State(state): State<AppState>, _: Viewer) -> ApiResult<impl IntoResponse> {
-    let links = state
+    let mut links: Vec<Link> = state
         .store
         .containment_links()
         .await?
@@ -283,7 +294,27 @@ pub async fn links(State(state): State<AppState>, _: Viewer) -> ApiResult<impl I
             source: parent,
             target: child,
             kind: "contains",
+            protocol: None,
+            port: None,
+            remote_port: None,
+            vlan: None,
         })
         .collect();
+    links.extend(state.store.link_edges().await?.into_iter().map(|e| {
+        let (kind, protocol) = match e.kind {
+            LinkKind::Lldp => ("neighbor", "lldp"),
+            LinkKind::Cdp => ("neighbor", "cdp"),
+            LinkKind::Access => ("access", "mac_table"),
+        };
+        Link {
+            source: e.source,
+            target: e.target,
+            kind,
+            protocol: Some(protocol),
+            port: e.port,
+            remote_port: e.remote_port,
+            vlan: e.vlan,
+        }
+    }));
     Ok(Json(Links { links }))
 }

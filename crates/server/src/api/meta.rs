@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::auth::Viewer;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::usecase::available_plc_protocols;
 use axum::Json;
 use axum::extract::State;
@@ -135,20 +135,4 @@ pub async fn metrics(State(state): State<AppState>, _: Viewer) -> ApiResult<Resp
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(response)
-}
-
-/// `/api/wem/...`: EXTENSION POINT for Windows endpoint monitoring (ranges CRUD, CSV import and
-/// export, schedule, scan now, results and log downloads). Answers 501 until it arrives.
-pub async fn wem_not_yet() -> ApiError {
-    ApiError::not_implemented(
-        "Windows endpoint monitoring (WEM) settings are not in this build yet: they arrive with WMI support",
-    )
-}
-
-/// `/api/rdns/...`: EXTENSION POINT for reverse-DNS settings (DNS servers CRUD, the test
-/// lookup). Answers 501 until it arrives.
-pub async fn rdns_not_yet() -> ApiError {
-    ApiError::not_implemented(
-        "reverse-DNS settings are not in this build yet: they arrive with reverse DNS support",
-    )
 }

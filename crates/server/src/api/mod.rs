@@ -8,12 +8,14 @@
 pub mod audit;
 pub mod devices;
 pub mod meta;
+pub mod rdns;
 pub mod runs;
 pub mod scans;
 pub mod session;
 pub mod tokens;
 pub mod users;
 pub mod views;
+pub mod wem;
 
 use crate::error::ApiError;
 use axum::http::{HeaderValue, header};

@@ -6,7 +6,9 @@ use crate::app::AppState;
 use crate::auth::{Admin, Operator, Viewer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Id, JsonBody, Params};
-use crate::model::ScanInput;
+use crate::model::{ScanInput, StoredSpec, Validated, stored_spec};
+use crate::runner::switch_credentials;
+use crate::usecase::UseCase;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -61,16 +63,56 @@ pub async fn create(
     JsonBody(input): JsonBody<ScanInput>,
 ) -> ApiResult<(StatusCode, Json<ScanView>)> {
     let now = state.clock.now();
-    let settings = input.validate(&state.config, now)?;
-    let audit = p.audit(now, "scan.create", None, settings_detail(&settings));
-    let id = state
+    let checked = input.validate(&state.config, now, None)?;
+    let settings = &checked.settings;
+    let audit = p.audit(now, "scan.create", None, settings_detail(settings));
+    seal_credentials(&state, &checked).await?;
+    let created = state
         .store
-        .create_definition(&settings, &p.user.name, now, &audit)
-        .await
-        .map_err(name_conflict)?;
+        .create_definition(settings, &p.user.name, now, &audit)
+        .await;
+    let id = match created {
+        Ok(id) => id,
+        Err(e) => {
+            forget_credentials(&state, &checked).await;
+            return Err(name_conflict(e));
+        }
+    };
     let def = definition(&state, id.0).await?;
     state.scheduler.plan(&def);
     Ok((StatusCode::CREATED, Json(view(&state, &def))))
+}
+
+/// Seals a switch scan's credentials under their fresh name, before the scan refers to them.
+async fn seal_credentials(state: &AppState, checked: &Validated) -> ApiResult<()> {
+    if let Some((name, credentials)) = &checked.credentials {
+        state.store.save_snmp_credentials(name, credentials).await?;
+    }
+    Ok(())
+}
+
+/// Deletes credentials sealed for a scan that was then not stored (logged on failure).
+async fn forget_credentials(state: &AppState, checked: &Validated) {
+    if let Some((name, _)) = &checked.credentials {
+        forget_named(state, name).await;
+    }
+}
+
+/// Deletes the credentials a definition referred to before it changed or went away.
+async fn forget_old_credentials(state: &AppState, def: &ScanDefinition) {
+    if let Ok(StoredSpec {
+        use_case: UseCase::Switch(sw),
+        ..
+    }) = stored_spec(def)
+    {
+        forget_named(state, &sw.credentials).await;
+    }
+}
+
+async fn forget_named(state: &AppState, name: &str) {
+    if let Err(e) = state.store.delete_snmp_credentials(name).await {
+        tracing::warn!("deleting SNMP credentials {name:?}: {e}");
+    }
 }
 
 /// What the audit log keeps of a scan's settings (no secrets: the switch credentials are
@@ -95,22 +137,32 @@ pub async fn update(
     Id(id): Id,
     JsonBody(input): JsonBody<ScanInput>,
 ) -> ApiResult<Json<ScanView>> {
-    definition(&state, id).await?;
+    let old = definition(&state, id).await?;
     let now = state.clock.now();
-    let settings = input.validate(&state.config, now)?;
+    let previous = switch_credentials(&state.store, &old).await?;
+    let checked = input.validate(&state.config, now, previous.as_ref())?;
+    let settings = &checked.settings;
     let audit = p.audit(
         now,
         "scan.update",
         Some(format!("scan:{id}")),
-        settings_detail(&settings),
+        settings_detail(settings),
     );
-    if !state
+    seal_credentials(&state, &checked).await?;
+    let updated = state
         .store
-        .update_definition(ScanId(id), &settings, now, &audit)
-        .await
-        .map_err(name_conflict)?
-    {
-        return Err(ApiError::not_found(format!("no scan {id}")));
+        .update_definition(ScanId(id), settings, now, &audit)
+        .await;
+    match updated {
+        Ok(true) => forget_old_credentials(&state, &old).await,
+        Ok(false) => {
+            forget_credentials(&state, &checked).await;
+            return Err(ApiError::not_found(format!("no scan {id}")));
+        }
+        Err(e) => {
+            forget_credentials(&state, &checked).await;
+            return Err(name_conflict(e));
+        }
     }
     let def = definition(&state, id).await?;
     state.scheduler.plan(&def);
@@ -144,6 +196,7 @@ pub async fn delete(
         return Err(ApiError::not_found(format!("no scan {id}")));
     }
     state.scheduler.forget(def.scan.id);
+    forget_old_credentials(&state, &def).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
