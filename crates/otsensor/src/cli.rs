@@ -31,11 +31,31 @@ pub enum Command {
     Rdns(RdnsArgs),
     /// Run a simulated plant with the console (not yet: see the README).
     Demo(CommonArgs),
+    /// Run a simulated plant on loopback addresses in the foreground until Ctrl-C; prints one
+    /// JSON "ready" line saying where each kind of device and the DNS server are.
+    Sim(SimArgs),
     /// Run the sensor service: the REST API over HTTPS and the scheduler.
     Serve(ServeArgs),
     /// Manage the service's users.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+/// `otsensor sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Devices with an address of their own (switches included), at least 6.
+    #[arg(long, default_value_t = 24, value_name = "N")]
+    pub devices: usize,
+    /// The loopback block the plant's addresses come from.
+    #[arg(long, default_value = "127.10.0.0/16", value_name = "CIDR")]
+    pub net: ipnet::Ipv4Net,
+    /// Where the DNS server listens (default: the block's first address, port 53).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub dns: Option<SocketAddr>,
+    /// The seed of the plant's identities (the same seed gives the same plant).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// The scan use cases.

@@ -9,6 +9,7 @@ mod output;
 mod rdns_cmd;
 mod scan_cmd;
 mod serve_cmd;
+mod sim_cmd;
 mod switch_cmd;
 mod user_cmd;
 mod wem_cmd;
@@ -56,6 +57,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Wem(WemCommand::Schedule(args)) => wem_cmd::schedule(args).await,
         Command::Rdns(args) => rdns_cmd::run(args).await,
         Command::Serve(args) => serve_cmd::serve(args).await,
+        Command::Sim(args) => sim_cmd::run(args).await,
         Command::User(UserCommand::Add(args)) => user_cmd::add(args).await,
         Command::Demo(_) => {
             println!(
