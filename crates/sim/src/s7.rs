@@ -72,7 +72,8 @@ fn connection(station: &S7Station, cr: &[u8]) -> Answer {
     let tsap = called_tsap(cr).unwrap_or(0);
     let slot = (tsap & 0x1F) as u8;
     let rack = ((tsap >> 5) & 0x07) as u8;
-    let accepted = tsap >> 8 != 0 && rack == 0 && slot == station.cpu_slot;
+    // the CPU's PG TSAP, or TSAP 0x0200 (the OP connection many tools try next)
+    let accepted = tsap == 0x0200 || (tsap >> 8 != 0 && rack == 0 && slot == station.cpu_slot);
     if !accepted {
         // disconnect request (reason 0x80, normal): no module answers that TSAP
         let dr = [6, 0x80, source_ref[0], source_ref[1], 0x00, 0x02, 0x00];
