@@ -29,8 +29,9 @@ pub enum Command {
     /// Reverse DNS: look up the names of every address of subnets on a DNS server, and write
     /// them into the inventory's devices; `rdns test` looks up one address.
     Rdns(RdnsArgs),
-    /// Run a simulated plant with the console (not yet: see the README).
-    Demo(CommonArgs),
+    /// Run a simulated plant with the console: a fresh store, an admin with a random password
+    /// (printed once), ready-made scans of every kind run once; until Ctrl-C.
+    Demo(DemoArgs),
     /// Run a simulated plant on loopback addresses in the foreground until Ctrl-C; prints one
     /// JSON "ready" line saying where each kind of device and the DNS server are.
     Sim(SimArgs),
@@ -39,6 +40,21 @@ pub enum Command {
     /// Manage the service's users.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+/// `otsensor demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data directory of the demo's store [default: a new temporary directory].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Address and port of the console [default: 127.0.0.1:8443].
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Devices of the simulated plant (switches included), at least 6; the plant lives in
+    /// 127.10.0.0/16.
+    #[arg(long, default_value_t = 24, value_name = "N")]
+    pub devices: usize,
 }
 
 /// `otsensor sim`.

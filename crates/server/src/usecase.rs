@@ -59,8 +59,9 @@ impl PlcProtocol {
 pub fn plc_probe(protocol: PlcProtocol) -> Option<Arc<dyn Probe>> {
     match protocol {
         PlcProtocol::Modbus => Some(Arc::new(ModbusProbe)),
-        // S7, EtherNet/IP, BACnet: their crates are on other branches.
-        PlcProtocol::S7 | PlcProtocol::Enip | PlcProtocol::Bacnet => None,
+        PlcProtocol::S7 => Some(Arc::new(otsensor_s7::S7Probe)),
+        PlcProtocol::Enip => Some(Arc::new(otsensor_enip::EnipProbe)),
+        PlcProtocol::Bacnet => Some(Arc::new(otsensor_bacnet::BacnetProbe)),
     }
 }
 
