@@ -81,23 +81,6 @@ pub fn reply(device: &ModbusDevice, unit: u8, pdu: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Splits one MBAP frame from the front of `buf`: (transaction, unit, PDU, frame length).
-pub fn split_frame(buf: &[u8]) -> Option<Result<(u16, u8, &[u8], usize), ()>> {
-    let head = buf.get(..7)?;
-    let len = usize::from(u16::from_be_bytes([head[4], head[5]]));
-    if head[2..4] != [0, 0] || !(2..=254).contains(&len) {
-        return Some(Err(()));
-    }
-    let total = 6 + len;
-    let pdu = buf.get(7..total)?;
-    Some(Ok((
-        u16::from_be_bytes([head[0], head[1]]),
-        head[6],
-        pdu,
-        total,
-    )))
-}
-
 /// The MBAP frame around a reply PDU.
 pub fn frame(transaction: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
     let mut out = transaction.to_be_bytes().to_vec();

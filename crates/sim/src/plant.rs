@@ -385,9 +385,22 @@ fn serial_digits(rng: &mut Rng, len: usize) -> String {
         .collect()
 }
 
+/// A switch product line: vendor, model, sysObjectID, sysDescr, OUI, firmware.
+type SwitchLine = (
+    &'static str,
+    &'static str,
+    &'static [u32],
+    &'static str,
+    [u8; 3],
+    &'static str,
+);
+
+/// An S7 product line: order code, firmware, module type, CPU slot, occupied slots.
+type S7Line = (&'static str, [u8; 3], &'static str, u8, &'static [u8]);
+
 fn switch(rng: &mut Rng, s: usize, ip: Ipv4Addr, ports: usize) -> Device {
     // (vendor, model, sysObjectID, descr, OUI, firmware)
-    let lines: [(&str, &str, &[u32], &str, [u8; 3], &str); 3] = [
+    let lines: [SwitchLine; 3] = [
         (
             "Hirschmann",
             "RSP35",
@@ -464,7 +477,7 @@ fn modbus_ident(
 
 fn modbus(rng: &mut Rng, k: usize, ordinal: usize, ip: Ipv4Addr) -> Device {
     let se = "http://www.se.com";
-    if ordinal % 5 == 0 {
+    if ordinal.is_multiple_of(5) {
         // a Modbus/TCP to serial gateway with drives and meters behind it
         let units = (0..1 + rng.below(3))
             .map(|u| {
@@ -559,7 +572,7 @@ fn modbus(rng: &mut Rng, k: usize, ordinal: usize, ip: Ipv4Addr) -> Device {
 
 fn s7(rng: &mut Rng, k: usize, ordinal: usize, ip: Ipv4Addr) -> Device {
     // (order code, firmware, module type, CPU slot, occupied slots)
-    let lines: [(&str, [u8; 3], &str, u8, &[u8]); 4] = [
+    let lines: [S7Line; 4] = [
         (
             "6ES7 516-3AN02-0AB0",
             [2, 9, 4],
@@ -632,7 +645,7 @@ fn ab(
 
 fn enip(rng: &mut Rng, k: usize, ordinal: usize, ip: Ipv4Addr) -> Device {
     let serial = |rng: &mut Rng| 0x6000_0000 | (rng.next() as u32 & 0x0FFF_FFFF);
-    let (ident, slots, host) = if ordinal % 2 == 0 {
+    let (ident, slots, host) = if ordinal.is_multiple_of(2) {
         // a ControlLogix chassis reached through its 1756-EN2T
         let en2t_slot = 1 + rng.below(2) as u8;
         let en2t = ab(0x0C, 166, (11, 2), serial(rng), "1756-EN2T/D");
@@ -715,7 +728,7 @@ fn bacnet_ident(rng: &mut Rng, instance: u32, line: usize, name: String) -> Bacn
 fn bacnet(rng: &mut Rng, k: usize, ordinal: usize, ip: Ipv4Addr) -> Device {
     let instance = 100_000 + ordinal as u32 * 100;
     let line = rng.below(4);
-    if ordinal % 4 == 0 {
+    if ordinal.is_multiple_of(4) {
         // a BACnet/IP to MS/TP router with field controllers behind it
         let mut router = bacnet_ident(rng, instance, 0, format!("BR-{ordinal:04}"));
         router.model = "PXG3.L".into();
