@@ -290,12 +290,25 @@ fn switch_scans_and_reverse_dns_find_the_plant() {
             &switches,
         ],
     );
-    let (top, _) = split(&json_lines(&out));
+    let lines = json_lines(&out);
+    assert!(
+        lines.iter().all(|l| l["ip"].is_string()),
+        "every device the switches saw is joined to its address (ARP and bridge tables agree)"
+    );
+    let (top, _) = split(&lines);
+    assert_eq!(top.len(), sim.plant.devices.len());
     for device in &sim.plant.devices {
         let got = top
             .get(&device.ip.to_string())
             .unwrap_or_else(|| panic!("{} not seen by the switches", device.ip));
         assert_eq!(got["mac"], device.mac_text(), "{}", device.ip);
+        if let (Some((switch, port)), false) =
+            (device.attached, matches!(device.kind, Kind::Switch(_)))
+        {
+            let access = &got["access_port"];
+            assert_eq!(access["switch"], sim.plant.devices[switch].ip.to_string());
+            assert_eq!(access["if_index"], port, "access port of {}", device.ip);
+        }
         if let Kind::Switch(sw) = &device.kind {
             assert_eq!(got["type"], "switch");
             assert_eq!(got["name"], device.hostname.as_str());

@@ -3,8 +3,9 @@
 //!
 //! Each switch has the system group, one ENTITY-MIB chassis row, IF-MIB rows for its ports, the
 //! BRIDGE-MIB (base port to ifIndex, learned MACs by port), LLDP (local ports, the switch
-//! neighbours on them, their management addresses); the core switch (index 0) also holds the
-//! ARP table (ipNetToMedia) of every plant device, on its VLAN interface.
+//! neighbours on them, their management addresses), and the ARP table (ipNetToMedia): the core
+//! switch (index 0) holds every plant device on its VLAN interface, an access switch its own
+//! hosts.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -89,9 +90,13 @@ impl Mib {
         mib.add_interfaces(plant, index, me, sw.ports);
         mib.add_bridge(plant, index, me, sw.ports);
         mib.add_lldp(plant, index, sw.ports);
-        if index == 0 {
-            mib.add_arp(plant);
-        }
+        // the core routes for the whole plant; an access switch knows its own hosts
+        let hosts: Vec<&Device> = if index == 0 {
+            plant.devices.iter().collect()
+        } else {
+            plant.attached_to(index).map(|(_, d)| d).collect()
+        };
+        mib.add_arp(&hosts, if index == 0 { VLAN_IF_INDEX } else { 1 });
         Some(mib)
     }
 
@@ -222,15 +227,15 @@ impl Mib {
         }
     }
 
-    fn add_arp(&mut self, plant: &Plant) {
+    fn add_arp(&mut self, hosts: &[&Device], if_index: u32) {
         let media = [1, 3, 6, 1, 2, 1, 4, 22, 1];
-        for device in &plant.devices {
+        for device in hosts {
             let ip: Vec<u32> = device.ip.octets().iter().map(|&b| u32::from(b)).collect();
-            let suffix = oid(&[VLAN_IF_INDEX], &ip);
+            let suffix = oid(&[if_index], &ip);
             self.set(
                 &media,
                 &oid(&[1], &suffix),
-                Value::Integer(i64::from(VLAN_IF_INDEX)),
+                Value::Integer(i64::from(if_index)),
             );
             self.set(
                 &media,
