@@ -477,3 +477,21 @@ fn third_party_tools_understand_the_simulator() {
     ]);
     assert_eq!(run(cmd).trim(), format!("{}.", s.fqdn()));
 }
+
+#[test]
+fn bad_plants_are_refused_with_usage_errors_and_no_ready_line() {
+    for args in [
+        ["--devices", "3", "--net", "127.10.9.0/24"],
+        ["--devices", "12", "--net", "10.0.0.0/24"],
+        ["--devices", "400", "--net", "127.10.9.0/24"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_otsensor"))
+            .arg("sim")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "no ready line for {args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}
