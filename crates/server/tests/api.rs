@@ -513,10 +513,6 @@ fn bad_scans() -> Vec<(Value, &'static str)> {
             "use_case.protocol",
         ),
         (
-            use_case(json!({"kind": "plc", "protocol": "s7"})),
-            "use_case.protocol",
-        ),
-        (
             use_case(json!({"kind": "plc", "protocol": "modbus", "port": 0})),
             "use_case.port",
         ),
