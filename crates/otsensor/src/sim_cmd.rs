@@ -3,7 +3,7 @@
 //! # The ready line (a contract: benchmark scripts wait for it)
 //!
 //! Once every device answers, `otsensor sim` prints exactly one line to standard output, a JSON
-//! object, then nothing more until Ctrl-C (SIGINT), when it stops every server and exits 0:
+//! object, then nothing more until Ctrl-C (SIGINT) or SIGTERM, when it stops every server and exits 0:
 //!
 //! ```text
 //! {"ready":true,"net":"127.10.0.0/16","devices":24,"dns":"127.10.0.1:53","domain":"plant.example",
@@ -38,9 +38,23 @@ pub async fn run(args: SimArgs) -> Result<ExitCode, CliError> {
     let line = serde_json::to_string(&running.ready())
         .map_err(|e| CliError::failed(format!("writing the ready line: {e}")))?;
     println!("{line}");
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| CliError::failed(format!("waiting for Ctrl-C: {e}")))?;
+    stop_signal().await;
     running.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
