@@ -29,13 +29,49 @@ pub enum Command {
     /// Reverse DNS: look up the names of every address of subnets on a DNS server, and write
     /// them into the inventory's devices; `rdns test` looks up one address.
     Rdns(RdnsArgs),
-    /// Run a simulated plant with the console (not yet: see the README).
-    Demo(CommonArgs),
+    /// Run a simulated plant with the console: a fresh store, an admin with a random password
+    /// (printed once), ready-made scans of every kind run once; until Ctrl-C.
+    Demo(DemoArgs),
+    /// Run a simulated plant on loopback addresses in the foreground until Ctrl-C; prints one
+    /// JSON "ready" line saying where each kind of device and the DNS server are.
+    Sim(SimArgs),
     /// Run the sensor service: the REST API over HTTPS and the scheduler.
     Serve(ServeArgs),
     /// Manage the service's users.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+/// `otsensor demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data directory of the demo's store [default: a new temporary directory].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Address and port of the console [default: 127.0.0.1:8443].
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Devices of the simulated plant (switches included), at least 6; the plant lives in
+    /// 127.10.0.0/16.
+    #[arg(long, default_value_t = 24, value_name = "N")]
+    pub devices: usize,
+}
+
+/// `otsensor sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Devices with an address of their own (switches included), at least 6.
+    #[arg(long, default_value_t = 24, value_name = "N")]
+    pub devices: usize,
+    /// The loopback block the plant's addresses come from.
+    #[arg(long, default_value = "127.10.0.0/16", value_name = "CIDR")]
+    pub net: ipnet::Ipv4Net,
+    /// Where the DNS server listens (default: the block's first address, port 53).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub dns: Option<SocketAddr>,
+    /// The seed of the plant's identities (the same seed gives the same plant).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// The scan use cases.

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod demo_cmd;
 mod devices_cmd;
 mod error;
 mod log_cmd;
@@ -9,6 +10,7 @@ mod output;
 mod rdns_cmd;
 mod scan_cmd;
 mod serve_cmd;
+mod sim_cmd;
 mod switch_cmd;
 mod user_cmd;
 mod wem_cmd;
@@ -56,14 +58,9 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Wem(WemCommand::Schedule(args)) => wem_cmd::schedule(args).await,
         Command::Rdns(args) => rdns_cmd::run(args).await,
         Command::Serve(args) => serve_cmd::serve(args).await,
+        Command::Sim(args) => sim_cmd::run(args).await,
         Command::User(UserCommand::Add(args)) => user_cmd::add(args).await,
-        Command::Demo(_) => {
-            println!(
-                "otsensor demo: not yet. The simulated plant and the console arrive with the demo issue; \
-                 until then try `otsensor scan plc --protocol modbus 127.0.0.10` against the testbed."
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Demo(args) => demo_cmd::run(args).await,
     }
 }
 

@@ -119,6 +119,37 @@ impl RunningService {
         &self.state.store
     }
 
+    /// Starts a run of the stored scan `scan` now, on behalf of `actor` (as `POST
+    /// /api/scans/{id}/run` does; `otsensor demo` runs its ready-made scans this way).
+    pub async fn run_now(&self, scan: i64, actor: &str) -> Result<RunId, String> {
+        let def = self
+            .state
+            .store
+            .definition(otsensor_store::ScanId(scan))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no scan {scan}"))?;
+        let origin = otsensor_store::RunOrigin {
+            trigger: otsensor_store::Trigger::Manual,
+            actor: actor.to_string(),
+        };
+        let mut audit = system_entry(self.state.clock.now(), "run.start", serde_json::Value::Null);
+        audit.actor = actor.to_string();
+        self.state
+            .runner
+            .start(&def, origin, audit)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether a run of the stored scan `scan` is under way.
+    pub fn is_running(&self, scan: i64) -> bool {
+        self.state
+            .runner
+            .running(otsensor_store::ScanId(scan))
+            .is_some()
+    }
+
     /// Resolves when the server stopped by itself (it does not, unless it failed).
     pub async fn stopped(&mut self) -> std::io::Result<()> {
         match (&mut self.server).await {
