@@ -133,6 +133,8 @@ scale_run() {
     echo "skipped: otsensor sim not built" | tee "$out/skipped"
     return 0
   fi
+  # 10,000 devices hold about 15,000 sockets: raise the open-file limit for the sim and the scans
+  ulimit -n 65536 2> /dev/null || ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
   "$BIN" sim --devices "$SIM_DEVICES" --net "$SIM_NET" > "$out/sim.out" 2> "$out/sim.err" &
   SIM_PID=$!
   for ((i = 0; i < 1800; i++)); do
@@ -164,7 +166,7 @@ scale_run() {
   scale_scan switch "$BIN" scan switch --protocol snmp-v2c --community "${SIM_COMMUNITY:-public}" --format json \
     --data "$out/data-switch" "${pace[@]}" "$SIM_NET"
   # the simulated DNS server: SIM_DNS=ADDR:PORT, else a "dns ADDR:PORT" / "dns=ADDR:PORT" in the ready line
-  local dns=${SIM_DNS:-$(grep -oiE 'dns[ =:]+127(\.[0-9]+){3}(:[0-9]+)?' <<< "$ready" | grep -oE '127(\.[0-9]+){3}(:[0-9]+)?' | head -1 || true)}
+  local dns=${SIM_DNS:-$(grep -oiE 'dns"?[ =:"]+127(\.[0-9]+){3}(:[0-9]+)?' <<< "$ready" | grep -oE '127(\.[0-9]+){3}(:[0-9]+)?' | head -1 || true)}
   if [ -n "$dns" ]; then
     rm -rf "$out/data-rdns"
     scale_scan rdns "$BIN" rdns --server "$dns" --rate 0 --parallel 100 --format json --data "$out/data-rdns" "$SIM_NET"
