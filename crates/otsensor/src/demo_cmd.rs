@@ -3,11 +3,11 @@
 //! 1. generates the plant (127.10.0.0/16) and serves it ([`otsensor_sim::start`]);
 //! 2. makes a fresh store in the data directory (default: a new temporary directory) with the
 //!    user `admin` (role admin) and a random password, printed once;
-//! 3. runs a switch discovery (SNMP v2c) of the plant's switches and a reverse-DNS lookup of the
-//!    plant's addresses on its DNS server, the way `otsensor scan switch` and `otsensor rdns` do
-//!    (the service cannot store those kinds of scan on this branch yet), into the same store;
-//! 4. stores one PLC scan per protocol (depth 1, the plant's devices of that protocol), starts
-//!    the service with the scope set to the plant's block, and runs each stored scan once;
+//! 3. stores ready-made scans in the service: one PLC scan per protocol (depth 1, the plant's
+//!    devices of that protocol), a switch discovery (SNMP v2c, the community sealed like any
+//!    other) of the plant's switches, and the plant's DNS server for reverse DNS of its subnets;
+//! 4. starts the service with the scope set to the plant's block, runs every stored scan once,
+//!    then the reverse-DNS lookup of the devices they found;
 //! 5. prints the console's address, the login and `otsensor demo: ready`, and runs until Ctrl-C.
 //!
 //! Output lines (stable, the demo test reads them): `otsensor demo: console at URL`,
@@ -67,55 +67,9 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
         &["user", "add", "admin", "--role", "admin"],
         Some(&password),
     )?;
-    let allow = DEMO_NET.to_string();
-    let switches = ready
-        .snmp
-        .addresses
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>();
-    cli(
-        &data,
-        &[
-            "scan",
-            "switch",
-            "--protocol",
-            "snmp-v2c",
-            "--community",
-            &ready.snmp.community,
-            "--allow",
-            &allow,
-            "--format",
-            "csv",
-            &switches.join(","),
-        ],
-        None,
-    )?;
-    say("switch discovery of the plant's switches: done");
-    let mut subnets: Vec<String> = ready
-        .snmp
-        .addresses
-        .iter()
-        .chain(&ready.modbus.addresses)
-        .chain(&ready.s7.addresses)
-        .chain(&ready.enip.addresses)
-        .chain(&ready.bacnet.addresses)
-        .map(|ip| {
-            let [a, b, c, _] = ip.octets();
-            format!("{a}.{b}.{c}.0/24")
-        })
-        .collect();
-    subnets.sort();
-    subnets.dedup();
-    let mut rdns = vec![
-        "rdns", "--server", &ready.dns, "--allow", &allow, "--format", "csv",
-    ];
-    rdns.extend(subnets.iter().map(String::as_str));
-    cli(&data, &rdns, None)?;
-    say("reverse DNS of the plant's addresses: done");
-
     let config = service_config(&data, args.listen)?;
-    let scans = store_plc_scans(&data, &config, &ready).await?;
+    let scans = store_scans(&data, &config, &ready).await?;
+    let dns_server = store_dns_server(&data, &ready).await?;
     let mut service = otsensor_server::start(config, Arc::new(SystemClock))
         .await
         .map_err(CliError::failed)?;
@@ -131,12 +85,23 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     say(&format!(
-        "ran the stored PLC scans ({}) once",
+        "ran the stored scans ({}) once",
         scans
             .iter()
             .map(|(_, n)| n.as_str())
             .collect::<Vec<_>>()
             .join(", ")
+    ));
+    let lookup = service
+        .run_rdns_now(dns_server, "admin")
+        .await
+        .map_err(|e| CliError::failed(format!("starting the reverse-DNS lookup: {e}")))?;
+    while service.is_rdns_running(lookup) && waited.elapsed() < FIRST_RUNS_LIMIT {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    say(&format!(
+        "reverse DNS of the devices found, on the plant's DNS server {}: done",
+        ready.dns
     ));
     say(&format!("console at {}", service.url()));
     say(&format!("log in as admin with the password {password}"));
@@ -230,8 +195,9 @@ fn service_config(
     Ok(service)
 }
 
-/// Stores one PLC scan per protocol (depth 1) of the plant's devices; returns (id, name).
-async fn store_plc_scans(
+/// Stores one PLC scan per protocol (depth 1) of the plant's devices and a switch discovery of
+/// its switches (the community sealed); returns (id, name).
+async fn store_scans(
     data: &Path,
     config: &otsensor_server::config::ServiceConfig,
     ready: &Ready,
@@ -239,7 +205,7 @@ async fn store_plc_scans(
     let store = Store::open(data).await.map_err(CliError::failed)?;
     let now = jiff::Timestamp::now();
     let mut scans = Vec::new();
-    for (protocol, name, endpoints) in [
+    let mut inputs: Vec<(String, serde_json::Value)> = [
         (
             "modbus",
             "Demo plant: Modbus/TCP devices and gateways",
@@ -256,16 +222,44 @@ async fn store_plc_scans(
             "Demo plant: BACnet/IP controllers and routers",
             &ready.bacnet,
         ),
-    ] {
+    ]
+    .into_iter()
+    .map(|(protocol, name, endpoints)| {
+        (
+            name.to_string(),
+            serde_json::json!({"kind": "plc", "protocol": protocol, "depth": 1, "targets": addresses(&endpoints.addresses)}),
+        )
+    })
+    .collect();
+    inputs.push((
+        "Demo plant: switches, their ports and neighbours (SNMP v2c)".to_string(),
+        serde_json::json!({
+            "kind": "switch",
+            "version": "snmp-v2c",
+            "community": ready.snmp.community,
+            "targets": addresses(&ready.snmp.addresses),
+        }),
+    ));
+    for (name, mut use_case) in inputs {
+        let targets = use_case
+            .as_object_mut()
+            .and_then(|o| o.remove("targets"))
+            .unwrap_or_default();
         let input: ScanInput = serde_json::from_value(serde_json::json!({
             "name": name,
-            "use_case": {"kind": "plc", "protocol": protocol, "depth": 1},
-            "targets": endpoints.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "use_case": use_case,
+            "targets": targets,
         }))
-        .map_err(|e| CliError::failed(format!("the {protocol} scan: {e}")))?;
-        let settings = input
-            .validate(config, now)
-            .map_err(|e| CliError::failed(format!("the {protocol} scan: {e:?}")))?;
+        .map_err(|e| CliError::failed(format!("the scan {name:?}: {e}")))?;
+        let checked = input
+            .validate(config, now, None)
+            .map_err(|e| CliError::failed(format!("the scan {name:?}: {e:?}")))?;
+        if let Some((sealed_as, credentials)) = &checked.credentials {
+            store
+                .save_snmp_credentials(sealed_as, credentials)
+                .await
+                .map_err(CliError::failed)?;
+        }
         let audit = NewAuditEntry {
             at: now,
             actor: "admin".into(),
@@ -276,11 +270,50 @@ async fn store_plc_scans(
             client: None,
         };
         let id = store
-            .create_definition(&settings, "admin", now, &audit)
+            .create_definition(&checked.settings, "admin", now, &audit)
             .await
             .map_err(CliError::failed)?;
-        scans.push((id.0, name.to_string()));
+        scans.push((id.0, name));
     }
     store.close().await;
     Ok(scans)
+}
+
+/// The addresses of one kind of the plant's devices, as scan targets.
+fn addresses(ips: &[std::net::Ipv4Addr]) -> Vec<String> {
+    ips.iter().map(ToString::to_string).collect()
+}
+
+/// Stores the plant's DNS server for reverse DNS of the plant's subnets (every 24 hours,
+/// enabled); returns its id.
+async fn store_dns_server(data: &Path, ready: &Ready) -> Result<i64, CliError> {
+    let input = otsensor_core::DnsServerInput {
+        address: ready.dns.clone(),
+        port: None,
+        labels: None,
+        subnets: vec![DEMO_NET.to_string()],
+        schedule: Some("every 24 hours".into()),
+        enabled: Some(true),
+        rate: None,
+    };
+    let settings = otsensor_core::DnsServerSettings::from_input(&input)
+        .map_err(|e| CliError::failed(format!("the demo's DNS server: {e}")))?;
+    let store = Store::open(data).await.map_err(CliError::failed)?;
+    let now = jiff::Timestamp::now();
+    let id = store
+        .create_dns_server(&settings, now)
+        .await
+        .map_err(CliError::failed)?;
+    let audit = NewAuditEntry {
+        at: now,
+        actor: "admin".into(),
+        via: "demo".into(),
+        action: "rdns_server.create".into(),
+        target: Some(format!("dns_server:{id}")),
+        detail: serde_json::json!({ "settings": settings }),
+        client: None,
+    };
+    store.record_audit(&audit).await.map_err(CliError::failed)?;
+    store.close().await;
+    Ok(id.0)
 }

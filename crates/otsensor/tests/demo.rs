@@ -133,9 +133,30 @@ async fn the_demo_shows_every_kind_of_device_and_the_links_between_them() {
             "{protocol} devices in the inventory: {page}"
         );
     }
+    let named = get(
+        &http,
+        format!("{url}/api/devices?protocol=s7&per_page=1000"),
+        &token,
+    )
+    .await;
+    let fqdns: Vec<&str> = named["items"]
+        .as_array()
+        .expect("a page of devices")
+        .iter()
+        .filter_map(|d| d["fqdn"].as_str())
+        .collect();
+    assert!(
+        !fqdns.is_empty() && fqdns.iter().all(|f| f.ends_with(".plant.example")),
+        "reverse DNS named the S7 stations from the plant's DNS server: {named}"
+    );
     let links = get(&http, format!("{url}/api/devices/links"), &token).await;
     let links = links["links"].as_array().expect("a list of links");
-    assert!(!links.is_empty(), "the device map has links");
+    for kind in ["access", "neighbor"] {
+        assert!(
+            links.iter().any(|l| l["kind"] == kind),
+            "the device map has {kind} links from the switch scan: {links:?}"
+        );
+    }
     let scans = get(&http, format!("{url}/api/scans"), &token).await;
     let names: Vec<&str> = scans
         .as_array()
@@ -148,8 +169,8 @@ async fn the_demo_shows_every_kind_of_device_and_the_links_between_them() {
             .iter()
             .filter(|n| n.starts_with("Demo plant:"))
             .count()
-            == 4,
-        "the ready-made PLC scans are stored: {names:?}"
+            == 5,
+        "the ready-made PLC and switch scans are stored: {names:?}"
     );
     drop(demo);
 }

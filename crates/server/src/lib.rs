@@ -142,6 +142,34 @@ impl RunningService {
             .map_err(|e| e.to_string())
     }
 
+    /// Starts a reverse-DNS run of the stored DNS server `server` now, on behalf of `actor` (as
+    /// `POST /api/rdns/servers/{id}/run` does).
+    pub async fn run_rdns_now(&self, server: i64, actor: &str) -> Result<RunId, String> {
+        let stored = self
+            .state
+            .store
+            .dns_server(otsensor_store::DnsServerId(server))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no DNS server {server}"))?;
+        let origin = otsensor_store::RunOrigin {
+            trigger: otsensor_store::Trigger::Manual,
+            actor: actor.to_string(),
+        };
+        let mut audit = system_entry(self.state.clock.now(), "run.start", serde_json::Value::Null);
+        audit.actor = actor.to_string();
+        self.state
+            .rdns
+            .start(&stored, origin, audit)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether the reverse-DNS run `run` is under way.
+    pub fn is_rdns_running(&self, run: RunId) -> bool {
+        self.state.rdns.is_running(run)
+    }
+
     /// Whether a run of the stored scan `scan` is under way.
     pub fn is_running(&self, scan: i64) -> bool {
         self.state
