@@ -113,6 +113,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/wem/{*rest}", any(meta::wem_not_yet))
         .route("/api/rdns", any(meta::rdns_not_yet))
         .route("/api/rdns/{*rest}", any(meta::rdns_not_yet))
+        // the web console (HTML pages outside /api)
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(move |req, next| {
