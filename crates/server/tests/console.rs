@@ -123,6 +123,21 @@ async fn each_role_sees_only_the_pages_and_buttons_it_may_use() {
     assert_eq!(b.count("#scan-form").await, 0);
     b.goto(&format!("{base}/users")).await;
     b.wait_text("main", "needs the Security Analyst role").await;
+    // WEM and reverse DNS: nothing to change, nothing to start
+    b.goto(&format!("{base}/wem")).await;
+    b.wait("#wem").await;
+    for hidden in [
+        "#wem-apply",
+        "#wem-import",
+        "#wem-save-schedule",
+        "#wem button.run",
+    ] {
+        assert_eq!(b.count(hidden).await, 0, "a Read Only user sees {hidden}");
+    }
+    b.goto(&format!("{base}/rdns")).await;
+    b.wait("#rdns").await;
+    assert_eq!(b.count("#rdns-form").await, 0);
+    assert_eq!(b.count("#rdns-test").await, 0);
     logout(&b).await;
 
     // Security Analyst: runs existing scans, creates none
@@ -146,6 +161,11 @@ async fn each_role_sees_only_the_pages_and_buttons_it_may_use() {
     b.goto(&format!("{base}/scans")).await;
     b.wait("#create-scan").await;
     b.wait("button.run").await;
+    b.goto(&format!("{base}/wem")).await;
+    b.wait("#wem-apply").await;
+    b.wait("#wem button.run").await;
+    b.goto(&format!("{base}/rdns")).await;
+    b.wait("#rdns-form").await;
     b.goto(&format!("{base}/users")).await;
     b.wait("#user-form").await;
     b.screenshot("users-admin").await;

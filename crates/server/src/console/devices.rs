@@ -69,10 +69,11 @@ fn query_with(params: &Params, extra: &[(&str, String)]) -> String {
         .filter_map(|k| params.text(k).map(|v| format!("{k}={}", url_encode(v))))
         .collect();
     for keep in ["sort", "order", "per_page"] {
-        if !extra.iter().any(|(e, _)| *e == keep) {
-            if let Some(v) = params.text(keep) {
-                parts.push(format!("{keep}={}", url_encode(v)));
-            }
+        if let Some(v) = params
+            .text(keep)
+            .filter(|_| !extra.iter().any(|(e, _)| *e == keep))
+        {
+            parts.push(format!("{keep}={}", url_encode(v)));
         }
     }
     parts.extend(extra.iter().map(|(k, v)| format!("{k}={}", url_encode(v))));

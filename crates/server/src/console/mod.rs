@@ -8,14 +8,18 @@
 //! Pages and buttons a role may not use are not rendered.
 //!
 //! One submodule per page group: [`session`] (log in, password), [`devices`] (inventory, device
-//! page), [`scans`] (active discovery, runs), [`map`] (device map), [`admin`] (users, audit).
+//! page), [`scans`] (active discovery, runs), [`map`] (device map), [`admin`] (users, audit),
+//! [`wem`] (Windows endpoint monitoring) and [`rdns`] (reverse DNS), whose data `console.js`
+//! reads from their API.
 
 pub mod admin;
 pub mod devices;
 pub mod html;
 pub mod map;
+pub mod rdns;
 pub mod scans;
 pub mod session;
+pub mod wem;
 
 use crate::app::AppState;
 use crate::auth::{Principal, authenticate};
@@ -53,6 +57,8 @@ pub fn router() -> Router<AppState> {
         .route("/runs/{id}", get(scans::run_page))
         .route("/users", get(admin::users_page))
         .route("/audit", get(admin::audit_page))
+        .route("/wem", get(wem::wem_page))
+        .route("/rdns", get(rdns::rdns_page))
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
         .layer(axum::middleware::map_response(console_headers))
@@ -123,6 +129,8 @@ pub fn page(user: &ConsoleUser, title: &str, active: &str, body: &str) -> Respon
         ("/devices", "Devices"),
         ("/map", "Device map"),
         ("/scans", "Active discovery"),
+        ("/wem", "Windows (WMI)"),
+        ("/rdns", "Reverse DNS"),
     ];
     if user.may(Role::Analyst) {
         entries.push(("/users", "Users"));
