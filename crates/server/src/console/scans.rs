@@ -18,18 +18,26 @@ use otsensor_core::scan_schedule::Schedule;
 use otsensor_store::{Role, RunId, ScanId};
 use std::fmt::Write;
 
-/// What a use case is called in the console.
+/// What a use case is called in the console, and its protocol (read from its JSON form, so
+/// that the page follows the API's shape).
 fn use_case_text(u: Option<&UseCase>) -> (&'static str, String) {
-    match u {
-        Some(UseCase::Plc(p)) => (
-            "PLC discovery and enrichment",
-            format!("{} (port {})", protocol_name(p.protocol), p.port),
-        ),
-        Some(UseCase::Switch(s)) => (
-            "Switch discovery",
-            s.version.clone().unwrap_or_else(|| "SNMP".into()),
-        ),
-        None => ("?", String::new()),
+    let Some(value) = u.and_then(|u| serde_json::to_value(u).ok()) else {
+        return ("?", String::new());
+    };
+    let text = |k: &str| value.get(k).map(super::html::json_text).unwrap_or_default();
+    match text("kind").as_str() {
+        "plc" => {
+            let protocol = match u {
+                Some(UseCase::Plc(p)) => protocol_name(p.protocol).to_string(),
+                _ => text("protocol"),
+            };
+            (
+                "PLC discovery and enrichment",
+                format!("{protocol} (port {})", text("port")),
+            )
+        }
+        "switch" => ("Switch discovery", text("version")),
+        _ => ("?", String::new()),
     }
 }
 
@@ -271,7 +279,10 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
                 ("hirschmann", "Hirschmann"),
                 ("siemens", "Siemens"),
                 ("moxa", "Moxa"),
-                ("other", "other")
+                ("hpe", "HPE"),
+                ("juniper", "Juniper"),
+                ("arista", "Arista"),
+                ("generic", "generic")
             ],
             "auto"
         ),
@@ -295,12 +306,15 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
             "auth_proto",
             "use_case.auth_proto",
             &[
-                ("sha", "SHA"),
-                ("md5", "MD5"),
-                ("sha256", "SHA-256"),
+                ("SHA", "SHA"),
+                ("SHA-224", "SHA-224"),
+                ("SHA-256", "SHA-256"),
+                ("SHA-384", "SHA-384"),
+                ("SHA-512", "SHA-512"),
+                ("MD5", "MD5"),
                 ("", "none")
             ],
-            "sha"
+            "SHA"
         ),
         input(
             "Authentication pass phrase",
@@ -313,8 +327,16 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
             "Privacy",
             "priv_proto",
             "use_case.priv_proto",
-            &[("aes", "AES"), ("des", "DES"), ("", "none")],
-            "aes"
+            &[
+                ("AES", "AES"),
+                ("AES-192", "AES-192"),
+                ("AES-256", "AES-256"),
+                ("AES-192-C", "AES-192-C"),
+                ("AES-256-C", "AES-256-C"),
+                ("DES", "DES"),
+                ("", "none")
+            ],
+            "AES"
         ),
         input(
             "Privacy pass phrase",

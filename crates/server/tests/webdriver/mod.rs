@@ -116,12 +116,12 @@ impl Browser {
         let deadline = Instant::now() + WAIT;
         loop {
             let url = format!("http://127.0.0.1:{}/status", self.port);
-            if let Ok(r) = self.http.get(&url).send().await {
-                if let Ok(v) = r.json::<Value>().await {
-                    if v["value"]["ready"] == true {
-                        return;
-                    }
-                }
+            let ready = match self.http.get(&url).send().await {
+                Ok(r) => r.json::<Value>().await.ok(),
+                Err(_) => None,
+            };
+            if ready.is_some_and(|v| v["value"]["ready"] == true) {
+                return;
             }
             assert!(
                 Instant::now() < deadline,
