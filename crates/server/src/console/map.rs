@@ -52,6 +52,20 @@ fn label_of(d: &StoredDevice) -> String {
     text.chars().take(16).collect()
 }
 
+/// Orders ports naturally: `2` before `10`, `Gi1/0/2` before `Gi1/0/10`.
+fn port_sort_key(port: &str) -> (String, u64) {
+    let digits: String = port
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let head = port[..port.len() - digits.len()].to_string();
+    (head, digits.parse().unwrap_or(0))
+}
+
 /// `GET /map`.
 pub async fn map_page(State(state): State<AppState>, user: ConsoleUser) -> Response {
     let data = async {
@@ -89,10 +103,37 @@ fn draw(devices: &[StoredDevice], links: &[StoredLink], contained: &[(i64, i64)]
         d.device.attributes.device_type == Some(DeviceType::Switch)
             || reporters.contains(&d.device.key.to_string())
     };
+    // a device without an address sits with the switch it was seen behind
+    let names: HashMap<String, String> = devices
+        .iter()
+        .map(|d| (d.device.key.to_string(), label_of(d)))
+        .collect();
+    let behind: HashMap<String, (String, String)> = links
+        .iter()
+        .filter_map(|l| {
+            let remote = l.link.remote.as_ref()?.to_string();
+            let switch = l.link.device.to_string();
+            Some((remote, (switch, l.link.port.clone().unwrap_or_default())))
+        })
+        .collect();
     let mut groups: BTreeMap<String, Vec<&StoredDevice>> = BTreeMap::new();
     for d in devices {
-        groups.entry(subnet_of(d.device.ip())).or_default().push(d);
+        let group = match (d.device.ip(), behind.get(&d.device.key.to_string())) {
+            (None, Some((switch, _))) => format!(
+                "behind {} (no address)",
+                names.get(switch).cloned().unwrap_or_else(|| switch.clone())
+            ),
+            (ip, _) => subnet_of(ip),
+        };
+        groups.entry(group).or_default().push(d);
     }
+    // in a group: switches first, then by the port they were seen on
+    let port_of = |d: &StoredDevice| {
+        behind
+            .get(&d.device.key.to_string())
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default()
+    };
     let mut modules: HashMap<i64, usize> = HashMap::new();
     for (parent, _) in contained {
         *modules.entry(*parent).or_default() += 1;
@@ -103,7 +144,7 @@ fn draw(devices: &[StoredDevice], links: &[StoredLink], contained: &[(i64, i64)]
     let mut nodes = String::new();
     let mut frames = String::new();
     for (subnet, mut members) in groups {
-        members.sort_by_key(|d| !is_switch(d));
+        members.sort_by_key(|d| (!is_switch(d), port_sort_key(&port_of(d))));
         let rows = members.len().div_ceil(COLUMNS);
         let height = GROUP_HEAD + rows * CELL_H + 8;
         let _ = write!(
@@ -122,7 +163,12 @@ fn draw(devices: &[StoredDevice], links: &[StoredLink], contained: &[(i64, i64)]
             let ny = y + GROUP_HEAD + (i / COLUMNS) * CELL_H;
             centres.insert(d.device.key.to_string(), (x + NODE_W / 2, ny + NODE_H / 2));
             let class = if is_switch(d) { "node switch" } else { "node" };
-            let ip = d.device.ip().map(|i| i.to_string()).unwrap_or_default();
+            let ip = d
+                .device
+                .ip()
+                .map(|i| i.to_string())
+                .or_else(|| d.device.attributes.mac.map(|m| m.to_string()))
+                .unwrap_or_default();
             let extra = modules
                 .get(&d.id)
                 .map(|n| format!(" +{n}"))
@@ -155,14 +201,19 @@ fn draw(devices: &[StoredDevice], links: &[StoredLink], contained: &[(i64, i64)]
         ) else {
             continue;
         };
-        let port = l.link.port.clone().unwrap_or_default();
+        let port = l
+            .link
+            .port
+            .as_deref()
+            .map(|p| format!("port {p}"))
+            .unwrap_or_default();
         let _ = write!(
             edges,
             "<g class=\"edge {}\"><line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\"/>\
              <text x=\"{}\" y=\"{}\">{}</text></g>",
             esc(l.link.kind.name()),
-            (x1 + x2) / 2,
-            (y1 + y2) / 2 - 3,
+            x2 + 4,
+            y2.saturating_sub(NODE_H / 2 + 2),
             esc(&port)
         );
     }
