@@ -240,6 +240,26 @@ async fn a_form_error_shows_beside_its_field_and_keeps_what_was_typed() {
     );
     assert!(b.url().await.ends_with("/scans/new"));
     b.screenshot("scan-form-targets-error").await;
+
+    // the inventory's filters too: the error beside the field, the typed value kept
+    b.goto(&format!("{base}/devices?subnet=10.300.0.0%2F16&q=pump"))
+        .await;
+    let subnet_error = b.wait_some_text("#device-filters [data-err=subnet]").await;
+    assert!(subnet_error.contains("10.300.0.0/16"), "{subnet_error}");
+    assert_eq!(
+        b.wait("#device-filters input[name=subnet]")
+            .await
+            .property("value")
+            .await,
+        "10.300.0.0/16"
+    );
+    assert_eq!(
+        b.wait("#device-filters input[name=q]")
+            .await
+            .property("value")
+            .await,
+        "pump"
+    );
     let admin = sensor.login("admin1").await;
     let scans = sensor
         .get("/api/scans", &admin, reqwest::StatusCode::OK)
@@ -306,6 +326,18 @@ async fn a_plc_scan_created_and_run_in_the_console_puts_the_peer_in_the_inventor
     }
     assert!(row.contains("modbus"), "{row}");
     b.screenshot("devices").await;
+    // filters and sorting keep each other
+    b.goto(&format!("{base}/devices?protocol=modbus")).await;
+    b.wait("#devices a[data-sort=vendor]").await.click().await;
+    let url = b.wait_path("/devices?").await;
+    assert!(
+        url.contains("sort=vendor") && url.contains("protocol=modbus"),
+        "{url}"
+    );
+    b.wait_text("#devices tbody", &ip).await;
+    b.goto(&format!("{base}/devices?protocol=bacnet")).await;
+    b.wait_text("#device-total", "0 devices").await;
+    b.goto(&format!("{base}/devices?q={ip}")).await;
     b.wait("#devices tbody a").await.click().await;
     b.wait_path("/devices/").await;
     let identity = b.wait_text("#identity", &vendor).await;
