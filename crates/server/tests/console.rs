@@ -351,6 +351,33 @@ async fn a_plc_scan_created_and_run_in_the_console_puts_the_peer_in_the_inventor
     b.wait_text("main", "History").await;
     b.screenshot("device").await;
 
+    // edit the scan: the pane comes back with its settings; a schedule is added
+    b.goto(&format!("{base}/scans")).await;
+    b.wait("main table a[href^='/scans/']").await.click().await;
+    b.wait("#edit-scan").await.click().await;
+    b.wait_path("/scans/").await;
+    let name = b.wait("#scan-form input[name=name]").await;
+    assert_eq!(name.property("value").await, "line 1 PLCs");
+    assert_eq!(
+        b.wait("#scan-form textarea[name=targets]")
+            .await
+            .property("value")
+            .await,
+        ip.as_str()
+    );
+    name.fill("line 1 PLCs nightly").await;
+    b.wait("#scan-form select[name=schedule] option[value=times_of_day]")
+        .await
+        .click()
+        .await;
+    b.wait("#scan-form input[name=times]")
+        .await
+        .fill("03:00")
+        .await;
+    b.wait("#save-scan").await.click().await;
+    b.wait_text("main h1", "line 1 PLCs nightly").await;
+    b.wait_text("main", "at 03:00 every day").await;
+
     b.goto(&format!("{base}/map")).await;
     b.wait("#device-map a.map-link").await;
     b.screenshot("map").await;

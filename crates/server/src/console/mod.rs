@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/scans", get(scans::scans_page))
         .route("/scans/new", get(scans::new_scan_page))
         .route("/scans/{id}", get(scans::scan_page))
+        .route("/scans/{id}/edit", get(scans::edit_scan_page))
         .route("/runs/{id}", get(scans::run_page))
         .route("/users", get(admin::users_page))
         .route("/audit", get(admin::audit_page))

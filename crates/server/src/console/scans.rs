@@ -200,6 +200,48 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
     if !user.may(Role::Admin) {
         return forbidden(&user, Role::Admin);
     }
+    scan_form(&state, &user, None)
+}
+
+/// `GET /scans/{id}/edit` (admin): the same pane with the scan's settings (write-only
+/// credentials left blank).
+pub async fn edit_scan_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    id: Result<Id, ApiError>,
+) -> Response {
+    if !user.may(Role::Admin) {
+        return forbidden(&user, Role::Admin);
+    }
+    let scan = async {
+        let id = id?;
+        let Json(scan) = scans::get(State(state.clone()), Viewer(user.0.clone()), id).await?;
+        Ok::<_, ApiError>(scan)
+    }
+    .await;
+    match scan {
+        Ok(scan) => scan_form(&state, &user, Some(&scan)),
+        Err(e) => error_page(&user, e),
+    }
+}
+
+/// The Create (or Edit) scan pane; its fields follow the use case and the schedule kind.
+fn scan_form(state: &AppState, user: &ConsoleUser, scan: Option<&ScanView>) -> Response {
+    let as_json = |v: Option<serde_json::Value>| v.unwrap_or_default();
+    let uc = as_json(
+        scan.and_then(|s| s.use_case.as_ref())
+            .and_then(|u| serde_json::to_value(u).ok()),
+    );
+    let sch = as_json(
+        scan.and_then(|s| s.schedule.as_ref())
+            .and_then(|x| serde_json::to_value(x).ok()),
+    );
+    let get = |v: &serde_json::Value, k: &str, default: &str| {
+        v.get(k)
+            .map(super::html::json_text)
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
     let timeout = format!("{}", state.config.pacing.timeout_ms as f64 / 1000.0);
     let protocols: Vec<(&str, &str)> = crate::usecase::available_plc_protocols()
         .into_iter()
@@ -220,7 +262,11 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
             format!("{name}:{}", p.protocol().default_port())
         })
         .collect();
-    let default_port = PlcProtocol::Modbus.protocol().default_port().to_string();
+    let default_port = get(
+        &uc,
+        "port",
+        &PlcProtocol::Modbus.protocol().default_port().to_string(),
+    );
     let plc = format!(
         "<fieldset data-show=\"kind=plc\"><legend>PLC discovery</legend>{}{}{}{}{}</fieldset>",
         select(
@@ -228,7 +274,7 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
             "protocol",
             "use_case.protocol",
             &protocols,
-            "modbus"
+            &get(&uc, "protocol", "modbus")
         ),
         input(
             "Port",
@@ -244,14 +290,14 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
             "Timeout (seconds)",
             "timeout_secs",
             "use_case.timeout_secs",
-            "",
+            &get(&uc, "timeout_secs", ""),
             &format!("inputmode=\"decimal\" placeholder=\"{}\"", esc(&timeout))
         ),
         input(
             "Device limit (0: none)",
             "device_limit",
             "use_case.device_limit",
-            "",
+            &get(&uc, "device_limit", ""),
             "inputmode=\"numeric\" placeholder=\"0\""
         ),
         select(
@@ -263,7 +309,7 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
                 ("1", "1: units or modules behind it"),
                 ("2", "2: deeper")
             ],
-            "0"
+            &get(&uc, "depth", "0")
         ),
     );
     let switch = format!(
@@ -284,14 +330,14 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
                 ("arista", "Arista"),
                 ("generic", "generic")
             ],
-            "auto"
+            &get(&uc, "vendor", "auto")
         ),
         select(
             "SNMP version",
             "version",
             "use_case.version",
             &[("snmp-v2c", "v2c"), ("snmp-v1", "v1"), ("snmp-v3", "v3")],
-            "snmp-v2c"
+            &get(&uc, "version", "snmp-v2c")
         ),
         input(
             "Community",
@@ -300,7 +346,13 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
             "",
             "type=\"password\" autocomplete=\"off\""
         ),
-        input("User", "user", "use_case.user", "", "autocomplete=\"off\""),
+        input(
+            "User",
+            "user",
+            "use_case.user",
+            &get(&uc, "user", ""),
+            "autocomplete=\"off\""
+        ),
         select(
             "Authentication",
             "auth_proto",
@@ -314,7 +366,7 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
                 ("MD5", "MD5"),
                 ("", "none")
             ],
-            "SHA"
+            &get(&uc, "auth_proto", "SHA")
         ),
         input(
             "Authentication pass phrase",
@@ -336,7 +388,7 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
                 ("DES", "DES"),
                 ("", "none")
             ],
-            "AES"
+            &get(&uc, "priv_proto", "AES")
         ),
         input(
             "Privacy pass phrase",
@@ -361,20 +413,20 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
                 ("every", "periodic: every N"),
                 ("times_of_day", "periodic: at times of day")
             ],
-            ""
+            &get(&sch, "kind", "")
         ),
         input(
             "At (date and time)",
             "at",
             "schedule.at",
-            "",
+            &get(&sch, "at", ""),
             "type=\"datetime-local\""
         ),
         input(
             "Every",
             "every",
             "schedule.every",
-            "",
+            &get(&sch, "every", ""),
             "inputmode=\"numeric\""
         ),
         select(
@@ -382,32 +434,58 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
             "unit",
             "schedule.unit",
             &[("minutes", "minutes"), ("hours", "hours"), ("days", "days")],
-            "hours"
+            &get(&sch, "unit", "hours")
         ),
         input(
             "Starting",
             "start",
             "schedule.start",
-            "",
+            &get(&sch, "start", ""),
             "type=\"datetime-local\""
         ),
         input(
             "Times (24-hour, comma separated)",
             "times",
             "schedule.times",
-            "",
+            &get(&sch, "times", ""),
             "placeholder=\"08:00, 20:30\""
         ),
     );
+    let targets = esc(&scan.map(|s| s.targets.join("\n")).unwrap_or_default());
+    let enabled = if scan.is_none_or(|s| s.enabled) {
+        " checked"
+    } else {
+        ""
+    };
+    let (api, method, then, title) = match scan {
+        Some(s) => (
+            format!("/api/scans/{}", s.id),
+            "PUT",
+            format!("/scans/{}", s.id),
+            "Edit scan",
+        ),
+        None => (
+            "/api/scans".to_string(),
+            "POST",
+            "/scans/{id}".to_string(),
+            "Create scan",
+        ),
+    };
     let body = format!(
-        "<form id=\"scan-form\" class=\"card pane\" data-api=\"/api/scans\" data-method=\"POST\" data-build=\"scan\" data-then=\"/scans/{{id}}\">\
+        "<form id=\"scan-form\" class=\"card pane\" data-api=\"{api}\" data-method=\"{method}\" data-build=\"scan\" data-then=\"{then}\">\
          {}{}{plc}{switch}\
          <label class=\"field\"><span>Targets (addresses, CIDR blocks or ranges A-B; one per line)</span>\
-         <textarea name=\"targets\" rows=\"4\"></textarea><span class=\"err\" data-err=\"targets\"></span></label>\
-         {schedule}<label class=\"field check\"><input type=\"checkbox\" name=\"enabled\" checked><span>enabled (the scheduler starts it)</span></label>\
+         <textarea name=\"targets\" rows=\"4\">{targets}</textarea><span class=\"err\" data-err=\"targets\"></span></label>\
+         {schedule}<label class=\"field check\"><input type=\"checkbox\" name=\"enabled\"{enabled}><span>enabled (the scheduler starts it)</span></label>\
          <p class=\"err form-err\" data-err=\"form\"></p>\
          <button type=\"submit\" id=\"save-scan\">Save</button> <a href=\"/scans\">Cancel</a></form>",
-        input("Name", "name", "name", "", "required maxlength=\"100\""),
+        input(
+            "Name",
+            "name",
+            "name",
+            &scan.map(|s| s.name.clone()).unwrap_or_default(),
+            "required maxlength=\"100\""
+        ),
         select(
             "Use case",
             "kind",
@@ -416,10 +494,10 @@ pub async fn new_scan_page(State(state): State<AppState>, user: ConsoleUser) -> 
                 ("plc", "PLC discovery and enrichment"),
                 ("switch", "Switch discovery")
             ],
-            "plc"
+            &get(&uc, "kind", "plc")
         ),
     );
-    page(&user, "Create scan", "/scans", &body)
+    page(user, title, "/scans", &body)
 }
 
 /// `GET /scans/{id}`: a scan's settings and its runs.
@@ -459,9 +537,9 @@ pub async fn scan_page(
     if user.may(Role::Admin) && scan.running.is_none() {
         let _ = write!(
             body,
-            " <button type=\"button\" class=\"danger\" data-call=\"DELETE\" data-url=\"/api/scans/{}\" \
+            " <a class=\"button\" id=\"edit-scan\" href=\"/scans/{}/edit\">Edit</a> <button type=\"button\" class=\"danger\" data-call=\"DELETE\" data-url=\"/api/scans/{}\" \
              data-confirm=\"Delete this scan? Its runs are kept.\" data-then=\"/scans\">Delete</button>",
-            scan.id
+            scan.id, scan.id
         );
     }
     body.push_str("</p><h2>Runs</h2>");
