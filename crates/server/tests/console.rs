@@ -168,10 +168,73 @@ async fn each_role_sees_only_the_pages_and_buttons_it_may_use() {
     b.wait("#rdns-form").await;
     b.goto(&format!("{base}/users")).await;
     b.wait("#user-form").await;
+    // add a user: a short password is refused beside its field, the name kept
+    b.wait("#user-form input[name=name]")
+        .await
+        .fill("operator2")
+        .await;
+    b.wait("#user-form select[name=role] option[value=analyst]")
+        .await
+        .click()
+        .await;
+    b.wait("#user-form input[name=password]")
+        .await
+        .fill("short")
+        .await;
+    b.wait("#user-form button[type=submit]").await.click().await;
+    let e = b.wait_some_text("#user-form [data-err=password]").await;
+    assert!(e.contains("at least"), "{e}");
+    assert_eq!(
+        b.wait("#user-form input[name=name]")
+            .await
+            .property("value")
+            .await,
+        "operator2"
+    );
+    b.wait("#user-form input[name=password]")
+        .await
+        .fill("one-time password 1")
+        .await;
+    b.wait("#user-form button[type=submit]").await.click().await;
+    b.wait_text("main table", "operator2").await;
     b.screenshot("users-admin").await;
     b.goto(&format!("{base}/audit")).await;
     b.wait_text("main table", "scan.create").await;
     b.screenshot("audit").await;
+    logout(&b).await;
+
+    // the new user logs in with the one-time password and must choose their own first
+    b.wait("#login-form input[name=name]")
+        .await
+        .fill("operator2")
+        .await;
+    b.wait("#login-form input[name=password]")
+        .await
+        .fill("one-time password 1")
+        .await;
+    b.wait("#login-submit").await.click().await;
+    b.wait_path("/password").await;
+    b.wait("form input[name=current]")
+        .await
+        .fill("one-time password 1")
+        .await;
+    b.wait("form input[name=new]")
+        .await
+        .fill("my own password 2")
+        .await;
+    b.wait("main form button[type=submit]").await.click().await;
+    b.wait_path("/login").await;
+    b.wait("#login-form input[name=name]")
+        .await
+        .fill("operator2")
+        .await;
+    b.wait("#login-form input[name=password]")
+        .await
+        .fill("my own password 2")
+        .await;
+    b.wait("#login-submit").await.click().await;
+    b.wait_path("/devices").await;
+    b.wait_text("#user-role", "Security Analyst").await;
     b.close().await;
     sensor.service.shutdown().await;
 }
