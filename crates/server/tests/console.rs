@@ -447,3 +447,31 @@ async fn a_plc_scan_created_and_run_in_the_console_puts_the_peer_in_the_inventor
     b.close().await;
     sensor.service.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_scan_shows_live_progress_and_stops_from_the_console() {
+    webdriver::require_chromium();
+    let _one = one_at_a_time().lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let sensor = Sensor::start("127.0.0.204", data.path()).await;
+    let base = sensor.base.clone();
+    let admin: Auth = sensor.login("admin1").await;
+    // a /16 of the console's own block where nothing listens: long enough to stop
+    let scan = sensor
+        .create_scan(&admin, modbus_scan("sweep to stop", &["127.31.0.0/16"]))
+        .await;
+    let id = scan["id"].as_i64().unwrap();
+    let b = Browser::start().await;
+    login(&b, &base, "analyst1").await;
+    b.goto(&format!("{base}/scans/{id}")).await;
+    b.wait("button.run").await.click().await;
+    b.wait_path("/runs/").await;
+    // the poller rewrites the progress line while the run goes on
+    b.wait_text("#run-progress-text", "identified").await;
+    b.screenshot("run-progress").await;
+    b.wait("button.stop").await.click().await;
+    b.wait_text("#run-status", "cancelled").await;
+    b.screenshot("run-stopped").await;
+    b.close().await;
+    sensor.service.shutdown().await;
+}
