@@ -134,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/wem/stop", post(wem::stop))
         .route("/api/wem/results.csv", get(wem::results_csv))
         .route("/api/wem/log.csv", get(wem::log_csv))
+        // the web console (HTML pages outside /api)
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(move |req, next| {
