@@ -3,16 +3,12 @@
 //! testbed's snmpsim and knot peers: a switch scan and the device map showing its devices; a
 //! WEM ranges CSV imported with an error and its line number shown; a DNS server added (with a
 //! field error first) and Test answering with the name knot was given.
-//!
-//! A build whose API answers 501 for these endpoints (the console branch before the service
-//! branch merges) says so and skips; every other failure fails.
 
 mod common;
 mod webdriver;
 
 use common::{PASSWORD, Sensor};
 use otsensor_testkit::{addr, require_snmp_peer, require_tcp_peer, var};
-use reqwest::StatusCode;
 use std::sync::OnceLock;
 use webdriver::Browser;
 
@@ -35,17 +31,6 @@ async fn login(b: &Browser, base: &str, name: &str) {
     b.wait_path("/devices").await;
 }
 
-/// Whether this build serves `path` (a 501 means the endpoints are not in it).
-async fn served(sensor: &Sensor, path: &str) -> bool {
-    let admin = sensor.login("admin1").await;
-    let (status, _, _) = sensor.send(reqwest::Method::GET, path, &admin, None).await;
-    if status == StatusCode::NOT_IMPLEMENTED {
-        eprintln!("SKIPPED: {path} answers 501 in this build (the service branch adds it)");
-        return false;
-    }
-    true
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_switch_scan_of_snmpsim_fills_the_device_map() {
     webdriver::require_chromium();
@@ -55,9 +40,6 @@ async fn a_switch_scan_of_snmpsim_fills_the_device_map() {
     let data = tempfile::tempdir().unwrap();
     let sensor = Sensor::start("127.0.0.210", data.path()).await;
     let base = sensor.base.clone();
-    if !served(&sensor, "/api/wem").await {
-        return;
-    }
     let b = Browser::start().await;
     login(&b, &base, "admin1").await;
     b.goto(&format!("{base}/scans/new")).await;
@@ -112,9 +94,6 @@ async fn a_wem_ranges_csv_with_an_error_shows_its_line_number() {
     let data = tempfile::tempdir().unwrap();
     let sensor = Sensor::start("127.0.0.211", data.path()).await;
     let base = sensor.base.clone();
-    if !served(&sensor, "/api/wem").await {
-        return;
-    }
     let files = tempfile::tempdir().unwrap();
     let bad = files.path().join("ranges-bad.csv");
     std::fs::write(
@@ -168,9 +147,6 @@ async fn a_dns_server_added_in_the_console_answers_the_test_lookup() {
     let data = tempfile::tempdir().unwrap();
     let sensor = Sensor::start("127.0.0.212", data.path()).await;
     let base = sensor.base.clone();
-    if !served(&sensor, "/api/rdns/servers").await {
-        return;
-    }
     let b = Browser::start().await;
     login(&b, &base, "admin1").await;
     b.goto(&format!("{base}/rdns")).await;
