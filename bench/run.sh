@@ -135,16 +135,21 @@ scale_run() {
   fi
   # 10,000 devices hold about 15,000 sockets: raise the open-file limit for the sim and the scans
   ulimit -n 65536 2> /dev/null || ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
+  local t0
+  t0=$(date +%s%N)
   "$BIN" sim --devices "$SIM_DEVICES" --net "$SIM_NET" > "$out/sim.out" 2> "$out/sim.err" &
   SIM_PID=$!
   for ((i = 0; i < 1800; i++)); do
-    ready=$(grep -h -m1 -i 'ready' "$out/sim.out" "$out/sim.err" 2> /dev/null || true)
+    # the ready line: exactly one JSON line on the sim's stdout
+    ready=$(grep -h -m1 '"ready"' "$out/sim.out" 2> /dev/null || true)
     [ -n "$ready" ] && break
     kill -0 "$SIM_PID" 2> /dev/null || { echo "otsensor sim exited before it was ready"; tail -5 "$out/sim.err"; return 1; }
     sleep 0.1
   done
   [ -n "$ready" ] || { echo "otsensor sim not ready within 180 s"; return 1; }
-  echo "sim: $ready"
+  awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN{printf "%.1f\n", (b-a)/1e9}' > "$out/sim-ready-seconds"
+  printf '%s\n' "$ready" > "$out/ready.json"
+  echo "sim ready after $(cat "$out/sim-ready-seconds") s: ${ready:0:300}"
   : > "$out/runs.tsv"
   scale_scan() {  # scale_scan NAME CMD... : wall, peak RSS, JSON lines
     local name=$1; shift

@@ -10,9 +10,10 @@
 #      in ROUNDS alternating rounds (the tool that goes first swaps every round);
 #   2. a /24 with one peer of each kind: this script starts its own four peers (the same peer
 #      scripts and identities) on 127.33.1.10 (Modbus), .20 (S7), .30 (EtherNet/IP), .40 (BACnet)
-#      and sweeps 127.33.1.0/24 with the four otsensor scans (one per protocol, one after the
-#      other, default pacing) and with one nmap run of the four scripts together, SWEEP_ROUNDS
-#      alternating rounds;
+#      and sweeps 127.33.1.0/24 with the four otsensor scans (one per protocol), one after the
+#      other and all four started together (each its own store, waited for together), at default
+#      pacing and with the pacing lifted, and with one nmap run of the four scripts together,
+#      SWEEP_ROUNDS alternating rounds;
 # and checks every run's identity fields against the configured values. Writes
 # bench/RESULTS-plc.md and bench/out/plc/summary.json (read by bench/run.sh).
 #
@@ -172,16 +173,44 @@ sweep_otsensor() {  # the four scans one after the other, timed as one; flags: p
     "$BIN" scan plc --protocol "$k" --format json --data "$WORK/data-$k" "$@" "$SWEEP" || return 1
   done
 }
-export -f sweep_otsensor
+sweep_otsensor_par() {  # the four scans started together (as nmap runs its scripts together), waited for together
+  local k pids=() rc=0 pid
+  for k in $KINDS; do
+    rm -rf "$WORK/data-par-$k"
+    # each its own store and output file (no interleaved lines); /usr/bin/time: each process's peak RSS
+    /usr/bin/time -f '%M' -o "$WORK/par-$k.rss" "$BIN" scan plc --protocol "$k" --format json \
+      --data "$WORK/data-par-$k" "$@" "$SWEEP" > "$WORK/par-$k.out" 2> "$WORK/par-$k.err" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  return $rc
+}
+export -f sweep_otsensor sweep_otsensor_par
 export BIN WORK KINDS SWEEP
+timed_par() {  # timed_par NAME ROUND [flags...]: the parallel variant; its output and summed peak RSS afterwards
+  local name=$1 round=$2; shift 2
+  rm -f "$WORK"/par-*.out "$WORK"/par-*.rss
+  timed "$name" "$round" bash -c 'sweep_otsensor_par "$@"' _ "$@"
+  local k sum=0
+  for k in $KINDS; do
+    cat "$WORK/par-$k.out" >> "$OUT/$name.$round.out" 2> /dev/null || true
+    sum=$((sum + $(tail -1 "$WORK/par-$k.rss" 2> /dev/null | grep -E '^[0-9]+$' || echo 0)))
+  done
+  printf '%s\t%s\t%s\n' "$name" "$round" "$sum" >> "$OUT/par-rss.tsv"
+}
+: > "$OUT/par-rss.tsv"
 for ((r = 1; r <= SWEEP_ROUNDS; r++)); do
   log "/24 round $r/$SWEEP_ROUNDS"
   if ((r % 2)); then
     timed sweep-otsensor "$r" bash -c sweep_otsensor
     timed sweep-otsensor-raised "$r" bash -c 'sweep_otsensor --rate 0 --per-device-rate 0'
+    timed_par sweep-otsensor-par "$r"
+    timed_par sweep-otsensor-par-raised "$r" --rate 0 --per-device-rate 0
     timed sweep-nmap "$r" "${NMAP_SWEEP[@]}"
   else
     timed sweep-nmap "$r" "${NMAP_SWEEP[@]}"
+    timed_par sweep-otsensor-par-raised "$r" --rate 0 --per-device-rate 0
+    timed_par sweep-otsensor-par "$r"
     timed sweep-otsensor-raised "$r" bash -c 'sweep_otsensor --rate 0 --per-device-rate 0'
     timed sweep-otsensor "$r" bash -c sweep_otsensor
   fi
