@@ -15,7 +15,8 @@
 #      wmi      bench/wmi/run.sh             WMI inventory: otsensor vs impacket
 #      scale    otsensor sim --devices 10000 --net 127.20.0.0/16, then PLC, switch and rdns scans of
 #               the /16 (wall time and peak memory); skipped while `otsensor sim` does not exist
-#               (SIM_NET, SIM_DEVICES, SIM_DNS=ADDR:PORT, SIM_COMMUNITY, SCALE_TIMEOUT=180 per scan)
+#               (SIM_NET, SIM_DEVICES, SIM_DNS=ADDR:PORT, SIM_COMMUNITY, SCALE_TIMEOUT=180 per scan,
+#               SCALE_SWITCH_PARALLEL=4096: the switch scan's slots, see below)
 # 5. writes bench/RESULTS.md (bench/summarize.py): the machine, the tool versions, and per benchmark
 #    both tools' figures from this run and their ratio. Each benchmark also writes its own
 #    bench/RESULTS-<name>.md with the details.
@@ -162,14 +163,18 @@ scale_run() {
     echo "$name: exit $rc, $(tail -1 "$out/runs.tsv")"
   }
   # loopback answers within milliseconds: a 1 s stage limit; the scan's own limit keeps the budget
-  local pace=(--rate 0 --per-device-rate 0 --parallel 512 --timeout 1 --scan-timeout "$SCALE_TIMEOUT")
+  local pace=(--rate 0 --per-device-rate 0 --timeout 1 --scan-timeout "$SCALE_TIMEOUT")
   for p in modbus s7 enip bacnet; do
     rm -rf "$out/data-$p"
-    scale_scan "plc-$p" "$BIN" scan plc --protocol "$p" --format json --data "$out/data-$p" "${pace[@]}" "$SIM_NET"
+    scale_scan "plc-$p" "$BIN" scan plc --protocol "$p" --format json --data "$out/data-$p" "${pace[@]}" --parallel 512 "$SIM_NET"
   done
+  # UDP to an empty address: the kernel's "port unreachable" is what ends the wait, but Linux sends at
+  # most net.ipv4.icmp_msgs_per_sec (1000) of them per second, so most of the /16's empty addresses look
+  # silent and each holds a slot for the whole --timeout: the switch scan gets no retries and 4096 slots
+  # (at 512 slots and 1 retry it did not finish the /16 in 180 s)
   rm -rf "$out/data-switch"
   scale_scan switch "$BIN" scan switch --protocol snmp-v2c --community "${SIM_COMMUNITY:-public}" --format json \
-    --data "$out/data-switch" "${pace[@]}" "$SIM_NET"
+    --data "$out/data-switch" "${pace[@]}" --parallel "${SCALE_SWITCH_PARALLEL:-4096}" --retries 0 "$SIM_NET"
   # the simulated DNS server: SIM_DNS=ADDR:PORT, else a "dns ADDR:PORT" / "dns=ADDR:PORT" in the ready line
   local dns=${SIM_DNS:-$(grep -oiE 'dns"?[ =:"]+127(\.[0-9]+){3}(:[0-9]+)?' <<< "$ready" | grep -oE '127(\.[0-9]+){3}(:[0-9]+)?' | head -1 || true)}
   if [ -n "$dns" ]; then
