@@ -61,9 +61,16 @@ def main():
     L.append("")
     L.append("## Setup")
     L.append("")
-    L.append(f"- Store: {a.devices:,} devices ({seed.get('top_level', 0):,} top level, "
-             f"{seed.get('sub_devices', 0):,} sub-devices, {seed.get('links', 0):,} switch access links), "
-             f"written by `bench/api/seed.py` into the schema `otsensor` created.")
+    if seed.get("source") == "sim":
+        L.append(f"- Store: `otsensor sim --devices {a.devices}` on 127.33.128.0/17, then `otsensor scan plc` "
+                 f"(modbus, s7, enip, bacnet) of the block and `otsensor scan switch` of the sim's switches, "
+                 f"pacing lifted ({seed.get('scan_seconds', '?')} s of scans): {seed.get('devices', 0):,} devices "
+                 f"({seed.get('top_level', 0):,} top level, {seed.get('sub_devices', 0):,} sub-devices), "
+                 f"{seed.get('links', 0):,} active links; the sim was stopped before the browser started.")
+    else:
+        L.append(f"- Store: {seed.get('devices', a.devices):,} devices ({seed.get('top_level', 0):,} top level, "
+                 f"{seed.get('sub_devices', 0):,} sub-devices, {seed.get('links', 0):,} switch access links), "
+                 f"written by `bench/api/seed.py` into the schema `otsensor` created.")
     L.append(f"- Server: `otsensor serve` over HTTPS on 127.33.10.2 ({read(os.path.join(out, 'version.txt'))}).")
     L.append(f"- Browser: {read(os.path.join(out, 'chromium.txt')) or 'Chromium'} (WebDriver browserVersion {browser}), "
              f"headless (`--headless=new`), 1366x900, driven by chromedriver from `bench/console/render.py` "
