@@ -131,6 +131,15 @@ def main():
         L.append(checks)
         L.append("```")
         L.append("")
+    explain = read(os.path.join(out, "explain.md"))
+    if explain:
+        L.append("## Where a page's time goes (`bench/api/explain.py`, after the load, server stopped)")
+        L.append("")
+        L.append("The store's queries for one page, alone in SQLite, on the same store; then on a copy with "
+                 "indexes matching the page's ORDER BY (ascending and descending, for ip_sort, vendor and name):")
+        L.append("")
+        L.append(explain)
+        L.append("")
     L.append("Raw output: `bench/out-api/` (wrk's own report per page in `wrk-*.txt`).")
     with open(a.results, "w") as f:
         f.write("\n".join(L) + "\n")

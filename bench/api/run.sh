@@ -120,6 +120,9 @@ for c in $CONNECTIONS; do
 done
 cat /proc/loadavg >"$OUT/loadavg.after"
 ps -o rss=,cputime= -p "$SERVER_PID" >"$OUT/server.ps" 2>/dev/null || true
+kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+echo "bench/api: where a page's time goes in SQLite (explain.py)"
+python3 "$HERE/explain.py" "$DATA/otsensor.db" >"$OUT/explain.md" 2>&1 || echo "explain.py failed (see $OUT/explain.md)"
 
 python3 "$HERE/report.py" "$OUT" "$RESULTS" \
     --devices "$DEVICES" --connections "$CONNECTIONS" --threads "$THREADS" --duration "$DURATION"
