@@ -30,6 +30,9 @@ const fp = performance.getEntriesByName('first-paint')[0];
 const total = document.getElementById('device-total');
 return {
   url: location.pathname + location.search,
+  connectStart: nav.connectStart,
+  connectEnd: nav.connectEnd,
+  requestStart: nav.requestStart,
   responseStart: nav.responseStart,
   responseEnd: nav.responseEnd,
   domInteractive: nav.domInteractive,

@@ -115,11 +115,12 @@ def main():
              f"the inventory as it opens, 50 devices a page, and the device map): "
              f"{'met' if all_ok else 'NOT met for every page (see the table)'}.**")
     L.append("")
-    L.append("Every round (ms: response start / DOMContentLoaded / FCP / load):")
+    L.append("Every round (ms: connect start-end, request start / response start / DOMContentLoaded / FCP / load):")
     L.append("")
     L.append("```")
     for r in rows:
-        L.append(f"round {r['round']} {r['page']}: {fmt(r['responseStart'])} / {fmt(r['domContentLoaded'])} / "
+        L.append(f"round {r['round']} {r['page']}: {fmt(r.get('connectStart'))}-{fmt(r.get('connectEnd'))}, "
+                 f"{fmt(r.get('requestStart'))} / {fmt(r['responseStart'])} / {fmt(r['domContentLoaded'])} / "
                  f"{fmt(r['firstContentfulPaint'])} / {fmt(r['load'])}")
     L.append("```")
     L.append("")
