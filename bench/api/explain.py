@@ -33,7 +33,7 @@ def cases(total):
         ("first page by vendor, desc", page("", "d.vendor", True, 0)),
         ("first page by name", page("", "d.name", False, 0)),
         ("type=plc, by name, page 2", page(" AND d.type = 'plc'", "d.name", False, 50)),
-        ("1,000 per page by address", page("", "d.ip_sort", False, 0, 1000)),
+        ("1,000 per page by address, first", page("", "d.ip_sort", False, 0, 1000)),
     ]
 
 
