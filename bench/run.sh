@@ -75,7 +75,8 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     > "$SUITE/build.log" 2>&1 || { tail -20 "$SUITE/build.log" >&2; die "release build failed"; }
 fi
 BIN=$SUITE/otsensor                 # a copy: a rebuild by someone else cannot swap it mid-run
-cp "${OTSENSOR_BIN:-$ROOT/target/release/otsensor}" "$BIN"
+OTSENSOR_BIN_SRC=${OTSENSOR_BIN:-$ROOT/target/release/otsensor}
+cp "$OTSENSOR_BIN_SRC" "$BIN"
 WALK=$ROOT/target/release/examples/walk
 export OTSENSOR_BIN=$BIN
 log "built in $(($(date +%s) - T0)) s"
@@ -103,6 +104,11 @@ done
   echo "kernel=$(uname -r)"
   echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "rev=$(git -C "$ROOT" rev-parse --short=12 HEAD 2> /dev/null || echo unknown)$(git -C "$ROOT" status --porcelain -- crates Cargo.toml Cargo.lock 2> /dev/null | grep -q . && echo ' (uncommitted changes under crates/)' || true)"
+  # SKIP_BUILD=1: say so when a commit under crates/ is newer than the binary (it was built before it)
+  last=$(git -C "$ROOT" log -1 --format='%h %ct' -- crates Cargo.toml Cargo.lock 2> /dev/null || true)
+  if [ -n "$last" ] && [ "${last#* }" -gt "$(stat -c %Y "${OTSENSOR_BIN_SRC:-$ROOT/target/release/otsensor}")" ]; then
+    echo "stale=the binary is older than commit ${last%% *} (SKIP_BUILD=1)"
+  fi
   echo "otsensor=$("$BIN" --version)"
   echo "rustc=$(rustc --version 2> /dev/null || echo unknown)"
   echo "nmap=$(nmap --version | head -1)"

@@ -247,7 +247,7 @@ absolute times. Details, every round and the exact commands: the `RESULTS-<name>
 | CPU | {m['cpu']}, {m['cores']} cores |
 | memory | {m['mem']} |
 | kernel / OS | {m['kernel']} / {m['os']} |
-| otsensor | {m['otsensor']} (release build of {m['rev']}), {m['rustc']} |
+| otsensor | {m['otsensor']} (release build of {m['rev']}{'; ' + m['stale'] if m.get('stale') else ''}), {m['rustc']} |
 | nmap | {m['nmap']} |
 | net-snmp | {m['snmpbulkwalk']} |
 | dnsperf / knot | {m['dnsperf']} / {m['knot']} |
