@@ -73,17 +73,16 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     let mut service = otsensor_server::start(config, Arc::new(SystemClock))
         .await
         .map_err(CliError::failed)?;
-    // one after another: runs of different scans that write the same device at the same time
-    // can lose one another's facts (see the closing note), and the plant is small
-    let waited = tokio::time::Instant::now();
     for (id, name) in &scans {
         service
             .run_now(*id, "admin")
             .await
             .map_err(|e| CliError::failed(format!("starting {name}: {e}")))?;
-        while service.is_running(*id) && waited.elapsed() < FIRST_RUNS_LIMIT {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    }
+    let waited = tokio::time::Instant::now();
+    while scans.iter().any(|(id, _)| service.is_running(*id)) && waited.elapsed() < FIRST_RUNS_LIMIT
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     say(&format!(
         "ran the stored scans ({}) once",

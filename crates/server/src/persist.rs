@@ -36,6 +36,8 @@ pub async fn save_outcome(
     outcome: &mut ScanOutcome,
     note: Option<&str>,
 ) -> Result<Saved, StoreError> {
+    // read, merge and write as one step: a run saving the same devices meanwhile would be lost
+    let _merging = store.merge_guard().await;
     resolve_known_macs(store, &mut outcome.observations).await?;
     let keys: Vec<_> = outcome
         .observations

@@ -269,6 +269,7 @@ impl RdnsRunner {
             (None, true) => RunStatus::Cancelled,
             (None, false) => RunStatus::Completed,
         };
+        let merging = self.store.merge_guard().await;
         let saved = self
             .store
             .finish_rdns_run(
@@ -285,6 +286,7 @@ impl RdnsRunner {
                 },
             )
             .await;
+        drop(merging);
         let (status, summary, error) = match saved {
             Ok(summary) => (status, Some(summary), note),
             Err(e) => {

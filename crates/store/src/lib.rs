@@ -108,6 +108,8 @@ pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
     data_dir: PathBuf,
+    /// Serializes this process's device merges (see [`Store::merge_guard`]).
+    merges: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -132,9 +134,18 @@ impl Store {
             pool,
             path,
             data_dir: data_dir.to_path_buf(),
+            merges: Default::default(),
         };
         store.backfill_ip_sort().await?;
         Ok(store)
+    }
+
+    /// Holds off every other device merge of this process until dropped. A saver that reads
+    /// the stored devices, merges a run's findings into them and writes them back does all of
+    /// it under this guard, so two runs saving the same device at once cannot lose each other's
+    /// facts.
+    pub async fn merge_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.merges.lock().await
     }
 
     /// The database file.
