@@ -130,12 +130,7 @@ impl RunningService {
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("no scan {scan}"))?;
-        let origin = otsensor_store::RunOrigin {
-            trigger: otsensor_store::Trigger::Manual,
-            actor: actor.to_string(),
-        };
-        let mut audit = system_entry(self.state.clock.now(), "run.start", serde_json::Value::Null);
-        audit.actor = actor.to_string();
+        let (origin, audit) = self.manual_start(actor);
         self.state
             .runner
             .start(&def, origin, audit)
@@ -153,17 +148,23 @@ impl RunningService {
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("no DNS server {server}"))?;
+        let (origin, audit) = self.manual_start(actor);
+        self.state
+            .rdns
+            .start(&stored, origin, audit)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The origin and the `run.start` audit entry of a run `actor` starts by hand.
+    fn manual_start(&self, actor: &str) -> (otsensor_store::RunOrigin, NewAuditEntry) {
         let origin = otsensor_store::RunOrigin {
             trigger: otsensor_store::Trigger::Manual,
             actor: actor.to_string(),
         };
         let mut audit = system_entry(self.state.clock.now(), "run.start", serde_json::Value::Null);
         audit.actor = actor.to_string();
-        self.state
-            .rdns
-            .start(&stored, origin, audit)
-            .await
-            .map_err(|e| e.to_string())
+        (origin, audit)
     }
 
     /// Whether the reverse-DNS run `run` is under way.
