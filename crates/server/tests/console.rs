@@ -10,27 +10,12 @@ mod webdriver;
 
 use common::{Auth, PASSWORD, Sensor, modbus_scan};
 use otsensor_testkit::{addr, require_tcp_peer, var};
-use std::sync::OnceLock;
-use webdriver::Browser;
-
-/// One browser test at a time.
-fn one_at_a_time() -> &'static tokio::sync::Mutex<()> {
-    static LOCK: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
-    LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
-}
+use webdriver::{Browser, one_at_a_time};
 
 /// Logs `name` in through the login form; waits for the inventory.
 async fn login(b: &Browser, base: &str, name: &str) {
     b.goto(&format!("{base}/login")).await;
-    b.wait("#login-form input[name=name]")
-        .await
-        .fill(name)
-        .await;
-    b.wait("#login-form input[name=password]")
-        .await
-        .fill(PASSWORD)
-        .await;
-    b.wait("#login-submit").await.click().await;
+    b.submit_login(name, PASSWORD).await;
     b.wait_path("/devices").await;
     b.wait_text("#user-name", name).await;
 }
@@ -52,15 +37,7 @@ async fn logging_in_shows_the_user_and_role_and_logging_out_ends_the_session() {
     // a page without a session leads to the login form, which comes back to the page after
     b.goto(&format!("{base}/scans")).await;
     b.wait_path("/login").await;
-    b.wait("#login-form input[name=name]")
-        .await
-        .fill("admin1")
-        .await;
-    b.wait("#login-form input[name=password]")
-        .await
-        .fill("not the password")
-        .await;
-    b.wait("#login-submit").await.click().await;
+    b.submit_login("admin1", "not the password").await;
     let error = b.wait_some_text("#login-form [data-err=form]").await;
     assert!(error.contains("wrong user name or password"), "{error}");
     assert_eq!(
@@ -204,15 +181,7 @@ async fn each_role_sees_only_the_pages_and_buttons_it_may_use() {
     logout(&b).await;
 
     // the new user logs in with the one-time password and must choose their own first
-    b.wait("#login-form input[name=name]")
-        .await
-        .fill("operator2")
-        .await;
-    b.wait("#login-form input[name=password]")
-        .await
-        .fill("one-time password 1")
-        .await;
-    b.wait("#login-submit").await.click().await;
+    b.submit_login("operator2", "one-time password 1").await;
     b.wait_path("/password").await;
     b.wait("form input[name=current]")
         .await
@@ -224,15 +193,7 @@ async fn each_role_sees_only_the_pages_and_buttons_it_may_use() {
         .await;
     b.wait("main form button[type=submit]").await.click().await;
     b.wait_path("/login").await;
-    b.wait("#login-form input[name=name]")
-        .await
-        .fill("operator2")
-        .await;
-    b.wait("#login-form input[name=password]")
-        .await
-        .fill("my own password 2")
-        .await;
-    b.wait("#login-submit").await.click().await;
+    b.submit_login("operator2", "my own password 2").await;
     b.wait_path("/devices").await;
     b.wait_text("#user-role", "Security Analyst").await;
     b.close().await;

@@ -9,25 +9,11 @@ mod webdriver;
 
 use common::{PASSWORD, Sensor};
 use otsensor_testkit::{addr, require_snmp_peer, require_tcp_peer, var};
-use std::sync::OnceLock;
-use webdriver::Browser;
-
-fn one_at_a_time() -> &'static tokio::sync::Mutex<()> {
-    static LOCK: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
-    LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
-}
+use webdriver::{Browser, one_at_a_time};
 
 async fn login(b: &Browser, base: &str, name: &str) {
     b.goto(&format!("{base}/login")).await;
-    b.wait("#login-form input[name=name]")
-        .await
-        .fill(name)
-        .await;
-    b.wait("#login-form input[name=password]")
-        .await
-        .fill(PASSWORD)
-        .await;
-    b.wait("#login-submit").await.click().await;
+    b.submit_login(name, PASSWORD).await;
     b.wait_path("/devices").await;
 }
 

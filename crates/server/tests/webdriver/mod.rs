@@ -50,7 +50,26 @@ fn free_port() -> u16 {
     listener.local_addr().expect("its address").port()
 }
 
+/// One browser test at a time (one Chromium is enough for two shared cores).
+pub fn one_at_a_time() -> &'static tokio::sync::Mutex<()> {
+    static LOCK: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
+}
+
 impl Browser {
+    /// Fills the console's login form (already shown) with `name` and `password` and submits it.
+    pub async fn submit_login(&self, name: &str, password: &str) {
+        self.wait("#login-form input[name=name]")
+            .await
+            .fill(name)
+            .await;
+        self.wait("#login-form input[name=password]")
+            .await
+            .fill(password)
+            .await;
+        self.wait("#login-submit").await.click().await;
+    }
+
     /// Starts chromedriver and a Chromium session with a 1366x768 window.
     pub async fn start() -> Browser {
         require_chromium();
