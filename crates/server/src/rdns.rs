@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use otsensor_core::{DnsServerSettings, NameLookup, NameResult, Outcome};
 use otsensor_dns::{Lookup, LookupStatus, Resolver, ResolverConfig};
 use otsensor_store::{
-    DnsServer, DnsServerId, NewAuditEntry, RdnsRunResult, RunId, RunOrigin, RunResult, RunStatus,
-    Store, StoreError,
+    DnsServer, DnsServerId, NewAuditEntry, RdnsRunResult, RunId, RunOrigin, RunStatus, Store,
+    StoreError,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -231,14 +231,7 @@ impl RdnsRunner {
     }
 
     async fn close_failed(&self, run: RunId, message: &str) {
-        let failed = RunResult {
-            status: RunStatus::Failed,
-            ended: self.clock.now(),
-            changes: &[],
-            probe_log: &[],
-            error: Some(message),
-        };
-        if let Err(e) = self.store.finish_run(run, &failed).await {
+        if let Err(e) = self.store.fail_run(run, self.clock.now(), message).await {
             tracing::error!(run = run.0, "closing the lookup run as failed: {e}");
         }
     }

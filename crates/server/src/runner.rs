@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use otsensor_core::SnmpCredentials;
 use otsensor_engine::{Progress, ScanError, ScanOutcome, ScanRequest, ScanStatus, run_scan};
 use otsensor_store::{
-    NewAuditEntry, RunId, RunOrigin, RunResult, RunStatus, RunSummary, ScanDefinition, ScanId,
-    Store, StoreError,
+    NewAuditEntry, RunId, RunOrigin, RunStatus, RunSummary, ScanDefinition, ScanId, Store,
+    StoreError,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -237,14 +237,7 @@ impl Runner {
 
     /// Closes `run` as failed with no results (logged if even that fails).
     async fn close_failed(&self, run: RunId, message: &str) {
-        let failed = RunResult {
-            status: RunStatus::Failed,
-            ended: self.clock.now(),
-            changes: &[],
-            probe_log: &[],
-            error: Some(message),
-        };
-        if let Err(e) = self.store.finish_run(run, &failed).await {
+        if let Err(e) = self.store.fail_run(run, self.clock.now(), message).await {
             tracing::error!(run = run.0, "closing the run as failed: {e}");
         }
     }
@@ -330,15 +323,10 @@ impl Runner {
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
-                let message = e.to_string();
-                let result = RunResult {
-                    status: RunStatus::Failed,
-                    ended: self.clock.now(),
-                    changes: &[],
-                    probe_log: &[],
-                    error: Some(&message),
-                };
-                let summary = self.store.finish_run(run, &result).await?;
+                let summary = self
+                    .store
+                    .fail_run(run, self.clock.now(), &e.to_string())
+                    .await?;
                 return Ok((RunStatus::Failed, summary));
             }
         };

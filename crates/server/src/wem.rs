@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use otsensor_core::wem::{WemRange, WemResult};
 use otsensor_core::{Protocol, TargetSet};
 use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, run_scan};
-use otsensor_store::{NewAuditEntry, RunId, RunOrigin, RunResult, RunStatus, Store, StoreError};
+use otsensor_store::{NewAuditEntry, RunId, RunOrigin, RunStatus, Store, StoreError};
 use otsensor_wmi::{AuthLevel, Credentials, WmiProbe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -203,14 +203,7 @@ impl WemRunner {
     }
 
     async fn close_failed(&self, run: RunId, message: &str) {
-        let failed = RunResult {
-            status: RunStatus::Failed,
-            ended: self.clock.now(),
-            changes: &[],
-            probe_log: &[],
-            error: Some(message),
-        };
-        if let Err(e) = self.store.finish_run(run, &failed).await {
+        if let Err(e) = self.store.fail_run(run, self.clock.now(), message).await {
             tracing::error!(run = run.0, "closing the WEM run as failed: {e}");
         }
     }

@@ -176,6 +176,24 @@ impl Store {
             .map_err(|e| e.context(format!("saving run {run}")))
     }
 
+    /// Closes the running run `run` as failed at `ended`, with no results and `message` as its
+    /// error.
+    pub async fn fail_run(
+        &self,
+        run: RunId,
+        ended: Timestamp,
+        message: &str,
+    ) -> Result<RunSummary, StoreError> {
+        let failed = RunResult {
+            status: RunStatus::Failed,
+            ended,
+            changes: &[],
+            probe_log: &[],
+            error: Some(message),
+        };
+        self.finish_run(run, &failed).await
+    }
+
     /// [`Store::finish_run`] with the links the run's observations reported (switch
     /// discovery): saved in the same transaction, after the devices they join. Links of a
     /// reporting device that this run no longer reports become inactive.
