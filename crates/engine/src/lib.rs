@@ -10,4 +10,7 @@ pub mod pace;
 pub mod scan;
 
 pub use pace::{DevicePacer, RateLimiter};
-pub use scan::{Progress, ScanError, ScanOutcome, ScanRequest, ScanStatus, run_scan, spawn_scan};
+pub use scan::{
+    PortProbe, Progress, ScanError, ScanOutcome, ScanRequest, ScanStatus, run_scan, run_sweep,
+    spawn_scan, spawn_sweep,
+};

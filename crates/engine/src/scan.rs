@@ -3,13 +3,13 @@
 use crate::pace::{DevicePacer, RateLimiter};
 use jiff::Timestamp;
 use otsensor_core::{
-    Observation, Outcome, Pacing, Probe, ProbeContext, ProbeLogEntry, ProbeReport, Scope,
+    Observation, Outcome, Pacing, Probe, ProbeContext, ProbeLogEntry, ProbeReport, Protocol, Scope,
     ScopeError, TargetSet,
 };
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -22,7 +22,7 @@ pub struct ScanRequest {
     pub scope: Scope,
     /// Rates, parallelism, time and device limits.
     pub pacing: Pacing,
-    /// The port to probe.
+    /// The port [`run_scan`] probes ([`run_sweep`] takes a port with each probe).
     pub port: u16,
     /// How deep to look behind each device.
     pub depth: u8,
@@ -91,6 +91,65 @@ pub struct ScanOutcome {
     pub ended: Timestamp,
 }
 
+/// One protocol of a sweep: its probe and the port the probe is sent to.
+#[derive(Clone)]
+pub struct PortProbe {
+    /// The protocol's probe.
+    pub probe: Arc<dyn Probe>,
+    /// The port it is sent to.
+    pub port: u16,
+}
+
+impl PortProbe {
+    /// `probe` on its protocol's standard port.
+    pub fn on_default_port(probe: Arc<dyn Probe>) -> PortProbe {
+        let port = probe.protocol().default_port();
+        PortProbe { probe, port }
+    }
+}
+
+impl std::fmt::Debug for PortProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.probe.protocol(), self.port)
+    }
+}
+
+impl ScanOutcome {
+    /// The part of a sweep's outcome that one protocol produced: its observations, its
+    /// probe-log entries and the progress they make (the other fields are the sweep's).
+    pub fn for_protocol(&self, protocol: Protocol) -> ScanOutcome {
+        let observations: Vec<Observation> = self
+            .observations
+            .iter()
+            .filter(|o| o.source == protocol)
+            .cloned()
+            .collect();
+        let probe_log: Vec<ProbeLogEntry> = self
+            .probe_log
+            .iter()
+            .filter(|e| e.protocol == protocol)
+            .cloned()
+            .collect();
+        let progress = Progress {
+            total: self.progress.total,
+            done: probe_log.len() as u64,
+            identified: probe_log
+                .iter()
+                .filter(|e| e.outcome == Outcome::Identified)
+                .count() as u64,
+            devices: observations.iter().map(devices_in).sum(),
+        };
+        ScanOutcome {
+            status: self.status,
+            observations,
+            probe_log,
+            progress,
+            started: self.started,
+            ended: self.ended,
+        }
+    }
+}
+
 /// Runs `probe` over the request's targets until done, cancelled, timed out or at the device limit.
 ///
 /// Refuses the whole scan, before sending anything, if any target is outside the scope.
@@ -100,7 +159,31 @@ pub async fn run_scan(
     cancel: CancellationToken,
     on_progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<ScanOutcome, ScanError> {
+    let port = request.port;
+    run_sweep(
+        vec![PortProbe { probe, port }],
+        request,
+        cancel,
+        on_progress,
+    )
+    .await
+}
+
+/// Runs several protocols' probes over the request's targets in one pass: each address gets
+/// one task that sends the probes one after the other (one connection at a time per device,
+/// one per-device pacer for all of them), under one global rate, parallel bound and time limit.
+/// Every probe of every address gets its own probe-log entry; `Progress::done` counts
+/// addresses whose probes have all ended.
+///
+/// Refuses the whole scan, before sending anything, if any target is outside the scope.
+pub async fn run_sweep(
+    probes: Vec<PortProbe>,
+    request: ScanRequest,
+    cancel: CancellationToken,
+    on_progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<ScanOutcome, ScanError> {
     request.scope.check_all(&request.targets)?;
+    let probes: Arc<[PortProbe]> = probes.into();
     let addresses = request.targets.addresses();
     let started = Timestamp::now();
     let mut run = Run::new(&request, addresses.len() as u64);
@@ -111,7 +194,7 @@ pub async fn run_scan(
         .map(|t| tokio::time::Instant::now() + t);
     let global = Arc::new(RateLimiter::new(request.pacing.rate));
     let slots = Arc::new(Semaphore::new(request.pacing.parallel.max(1)));
-    let mut tasks: JoinSet<(IpAddr, Timestamp, Instant, ProbeReport)> = JoinSet::new();
+    let mut tasks: JoinSet<Vec<Probed>> = JoinSet::new();
     let mut pending = addresses.into_iter();
     let mut status = ScanStatus::Completed;
     on_progress(run.progress);
@@ -125,8 +208,8 @@ pub async fn run_scan(
             _ = cancel.cancelled() => { status = ScanStatus::Cancelled; break; }
             _ = sleep_until_deadline(deadline) => { status = ScanStatus::TimedOut; break; }
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Ok((address, at, clock, report)) = joined {
-                    run.record(probe.as_ref(), address, at, clock, report);
+                if let Ok(probed) = joined {
+                    run.record(probed);
                     on_progress(run.progress);
                     if run.at_device_limit() {
                         status = ScanStatus::DeviceLimit;
@@ -136,32 +219,22 @@ pub async fn run_scan(
             }
             Ok(permit) = slots.clone().acquire_owned(), if more_to_start => {
                 let Some(address) = pending.next() else { continue };
+                let pacer: Arc<DevicePacer> = Arc::new(DevicePacer::new(request.pacing.per_device_rate, global.clone()));
                 let ctx = ProbeContext {
-                    port: request.port,
+                    port: 0,
                     timeout: request.pacing.timeout(),
                     depth: request.depth,
-                    pacer: Arc::new(DevicePacer::new(request.pacing.per_device_rate, global.clone())),
+                    pacer,
                 };
-                let probe = probe.clone();
-                let stop = stop.clone();
-                tasks.spawn(async move {
-                    let _permit = permit;
-                    let at = Timestamp::now();
-                    let clock = Instant::now();
-                    let report = tokio::select! {
-                        _ = stop.cancelled() => ProbeReport::failed(Outcome::Cancelled, "scan stopped before the probe ended"),
-                        r = probe.probe(address, ctx) => r,
-                    };
-                    (address, at, clock, report)
-                });
+                tasks.spawn(probe_address(probes.clone(), address, ctx, stop.clone(), permit));
             }
         }
     }
     stop.cancel();
     // every probe still running sees the stop at once; its future is dropped with its sockets
     while let Some(joined) = tasks.join_next().await {
-        if let Ok((address, at, clock, report)) = joined {
-            run.record(probe.as_ref(), address, at, clock, report);
+        if let Ok(probed) = joined {
+            run.record(probed);
         }
     }
     on_progress(run.progress);
@@ -175,6 +248,51 @@ pub async fn run_scan(
     })
 }
 
+/// What one probe of one address reported, and when it ran.
+struct Probed {
+    address: IpAddr,
+    protocol: Protocol,
+    started: Timestamp,
+    duration_ms: u64,
+    report: ProbeReport,
+}
+
+/// Sends each probe to `address` in turn; a stop ends the running probe (reported cancelled)
+/// and skips the rest.
+async fn probe_address(
+    probes: Arc<[PortProbe]>,
+    address: IpAddr,
+    ctx: ProbeContext,
+    stop: CancellationToken,
+    _permit: OwnedSemaphorePermit,
+) -> Vec<Probed> {
+    let mut reports = Vec::with_capacity(probes.len());
+    for PortProbe { probe, port } in probes.iter() {
+        let ctx = ProbeContext {
+            port: *port,
+            ..ctx.clone()
+        };
+        let started = Timestamp::now();
+        let clock = Instant::now();
+        let report = tokio::select! {
+            _ = stop.cancelled() => ProbeReport::failed(Outcome::Cancelled, "scan stopped before the probe ended"),
+            r = probe.probe(address, ctx) => r,
+        };
+        let cancelled = report.outcome == Outcome::Cancelled;
+        reports.push(Probed {
+            address,
+            protocol: probe.protocol(),
+            started,
+            duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+            report,
+        });
+        if cancelled {
+            break;
+        }
+    }
+    reports
+}
+
 /// Runs [`run_scan`] as a task of its own on the runtime, so the probes it spawns start on a
 /// worker's local queue instead of crossing threads from the caller's.
 pub fn spawn_scan(
@@ -183,7 +301,23 @@ pub fn spawn_scan(
     cancel: CancellationToken,
     on_progress: Arc<dyn Fn(Progress) + Send + Sync>,
 ) -> tokio::task::JoinHandle<Result<ScanOutcome, ScanError>> {
-    tokio::spawn(async move { run_scan(probe, request, cancel, &*on_progress).await })
+    let port = request.port;
+    spawn_sweep(
+        vec![PortProbe { probe, port }],
+        request,
+        cancel,
+        on_progress,
+    )
+}
+
+/// Runs [`run_sweep`] as a task of its own on the runtime (see [`spawn_scan`]).
+pub fn spawn_sweep(
+    probes: Vec<PortProbe>,
+    request: ScanRequest,
+    cancel: CancellationToken,
+    on_progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> tokio::task::JoinHandle<Result<ScanOutcome, ScanError>> {
+    tokio::spawn(async move { run_sweep(probes, request, cancel, &*on_progress).await })
 }
 
 async fn sleep_until_deadline(deadline: Option<tokio::time::Instant>) {
@@ -214,37 +348,52 @@ impl Run {
         }
     }
 
-    fn record(
-        &mut self,
-        probe: &dyn Probe,
-        address: IpAddr,
-        at: Timestamp,
-        clock: Instant,
-        report: ProbeReport,
-    ) {
+    /// Records every probe of one address; the address counts once in the progress.
+    fn record(&mut self, probed: Vec<Probed>) {
         self.progress.done += 1;
-        if report.outcome == Outcome::Identified {
+        if probed
+            .iter()
+            .any(|p| p.report.outcome == Outcome::Identified)
+        {
             self.progress.identified += 1;
         }
+        for p in probed {
+            self.record_probe(p);
+        }
+    }
+
+    fn record_probe(&mut self, probed: Probed) {
+        let Probed {
+            address,
+            protocol,
+            started,
+            duration_ms,
+            report,
+        } = probed;
         if let Some(obs) = report.observation {
-            // the device, its sub-devices, and the devices it told about (a switch's stations)
-            self.progress.devices += 1 + count_children(&obs.children) + obs.related.len() as u64;
+            self.progress.devices += devices_in(&obs);
             self.observations.push(obs);
         }
-        tracing::debug!(%address, outcome = %report.outcome, error = ?report.error, "probed");
+        tracing::debug!(%address, %protocol, outcome = %report.outcome, error = ?report.error, "probed");
         self.probe_log.push(ProbeLogEntry {
             address,
-            protocol: probe.protocol(),
+            protocol,
             outcome: report.outcome,
             error: report.error,
-            started: at,
-            duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+            started,
+            duration_ms,
         });
     }
 
     fn at_device_limit(&self) -> bool {
         self.device_limit > 0 && self.progress.devices >= self.device_limit as u64
     }
+}
+
+/// The devices an observation counts for: the device, its sub-devices, and the devices it
+/// told about (a switch's stations).
+fn devices_in(obs: &Observation) -> u64 {
+    1 + count_children(&obs.children) + obs.related.len() as u64
 }
 
 fn count_children(children: &[otsensor_core::SubObservation]) -> u64 {

@@ -78,7 +78,7 @@ pub struct SimArgs {
 #[derive(Debug, Subcommand)]
 pub enum ScanCommand {
     /// PLC discovery and enrichment.
-    Plc(PlcScanArgs),
+    Plc(Box<PlcScanArgs>),
     /// Switch discovery over SNMP: switches, the devices they have seen (IP, MAC, port, VLAN),
     /// their LLDP/CDP neighbours and the links between them.
     Switch(Box<SwitchScanArgs>),
@@ -231,10 +231,11 @@ pub enum PlcProtocol {
 /// `otsensor scan plc`.
 #[derive(Debug, Args)]
 pub struct PlcScanArgs {
-    /// The protocol to speak.
-    #[arg(long, value_enum)]
-    pub protocol: PlcProtocol,
-    /// Port [default: the protocol's standard port].
+    /// The protocol to speak; a comma list (`s7,enip,bacnet,modbus`) sweeps them in one pass,
+    /// each address getting its probes one after the other, each protocol saved as its own run.
+    #[arg(long, value_enum, value_delimiter = ',', required = true)]
+    pub protocol: Vec<PlcProtocol>,
+    /// Port [default: the protocol's standard port] (with one protocol only).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
     /// How deep to look behind each device (Modbus: 1 sweeps unit IDs 1-247; S7: 1 lists the

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
-        Command::Scan(ScanCommand::Plc(args)) => scan_cmd::scan_plc(args).await,
+        Command::Scan(ScanCommand::Plc(args)) => scan_cmd::scan_plc(*args).await,
         Command::Scan(ScanCommand::Switch(args)) => switch_cmd::scan_switch(*args).await,
         Command::Devices(args) => devices_cmd::list(args).await,
         Command::Log(args) => log_cmd::show(args).await,

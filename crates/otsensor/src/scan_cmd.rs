@@ -6,14 +6,15 @@ use crate::error::CliError;
 use crate::output::write_devices;
 use indicatif::{ProgressBar, ProgressStyle};
 use otsensor_bacnet::BacnetProbe;
-use otsensor_core::{Device, Outcome, Probe, Protocol, TargetSet};
-use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, spawn_scan};
+use otsensor_core::{Device, DeviceKey, Outcome, Probe, Protocol, TargetSet};
+use otsensor_engine::{PortProbe, Progress, ScanOutcome, ScanRequest, ScanStatus, spawn_sweep};
 use otsensor_enip::EnipProbe;
 use otsensor_modbus::ModbusProbe;
 use otsensor_s7::S7Probe;
 pub(crate) use otsensor_server::persist::run_status;
 use otsensor_server::persist::save_outcome;
-use otsensor_store::{NewScan, RunSummary, Store};
+use otsensor_store::{NewScan, RunId, RunSummary, Store};
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 /// Runs `otsensor scan plc`.
 pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
     let config = Config::load(&args.common)?;
-    let probe = probe_for(args.protocol);
+    let probes = plc_probes(&args.protocol, args.port)?;
     let request = ScanRequest {
         targets: TargetSet::parse(
             args.targets.iter().map(String::as_str),
@@ -31,7 +32,7 @@ pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::usage(format!("TARGET {e}")))?,
         scope: config.scope(&args.pacing)?,
         pacing: config.pacing(&args.pacing)?,
-        port: args.port.unwrap_or(probe.protocol().default_port()),
+        port: probes[0].port,
         depth: args.depth,
     };
     request
@@ -41,15 +42,22 @@ pub async fn scan_plc(args: PlcScanArgs) -> Result<ExitCode, CliError> {
     let store = Store::open(&config.data_dir(&args.common))
         .await
         .map_err(CliError::failed)?;
-    let protocol = probe.protocol();
+    let protocols: Vec<String> = probes
+        .iter()
+        .map(|p| p.probe.protocol().to_string())
+        .collect();
     let job = ScanJob {
         kind: "plc",
-        name: format!("scan plc --protocol {protocol} {}", request.targets),
+        name: format!(
+            "scan plc --protocol {} {}",
+            protocols.join(","),
+            request.targets
+        ),
         spec: scan_spec(&request),
         format: args.format,
         report: None,
     };
-    let result = scan_and_save(&store, probe, &request, job).await;
+    let result = sweep_and_save(&store, probes, &request, job).await;
     store.close().await;
     result
 }
@@ -66,6 +74,30 @@ pub struct ScanJob {
     pub format: Format,
     /// One stderr line per observation or failed probe, if the use case wants them.
     pub report: Option<fn(&ScanOutcome) -> Vec<String>>,
+}
+
+/// The probes of `--protocol` (each named once, in the order given) on `--port` or their
+/// standard ports; `--port` with several protocols is a usage error.
+fn plc_probes(protocols: &[PlcProtocol], port: Option<u16>) -> Result<Vec<PortProbe>, CliError> {
+    let mut distinct: Vec<PlcProtocol> = Vec::new();
+    for p in protocols {
+        if !distinct.contains(p) {
+            distinct.push(*p);
+        }
+    }
+    if distinct.len() > 1 && port.is_some() {
+        return Err(CliError::usage(
+            "--port applies to one protocol: with several --protocol values each uses its standard port",
+        ));
+    }
+    Ok(distinct
+        .into_iter()
+        .map(|p| {
+            let probe = probe_for(p);
+            let port = port.unwrap_or(probe.protocol().default_port());
+            PortProbe { probe, port }
+        })
+        .collect())
 }
 
 fn probe_for(protocol: PlcProtocol) -> Arc<dyn Probe> {
@@ -85,10 +117,79 @@ pub async fn scan_and_save(
     request: &ScanRequest,
     job: ScanJob,
 ) -> Result<ExitCode, CliError> {
-    let protocol = probe.protocol();
+    let port = request.port;
+    sweep_and_save(store, vec![PortProbe { probe, port }], request, job).await
+}
+
+/// [`scan_and_save`] for a sweep of several protocols in one pass: each protocol is saved as a
+/// stored scan and run of its own (named after the job, with the protocol), every device is
+/// printed once with all it gained, and each protocol gets its summary line.
+pub async fn sweep_and_save(
+    store: &Store,
+    probes: Vec<PortProbe>,
+    request: &ScanRequest,
+    job: ScanJob,
+) -> Result<ExitCode, CliError> {
+    let mut runs = Vec::with_capacity(probes.len());
+    for p in &probes {
+        let protocol = p.probe.protocol();
+        let name = match probes.len() {
+            1 => job.name.clone(),
+            _ => format!("{} [{protocol}]", job.name),
+        };
+        runs.push((
+            protocol,
+            start_stored_run(store, &job, name, protocol, request).await?,
+        ));
+    }
+    let outcome = run_with_ctrl_c(probes, request.clone()).await?;
+    let note = status_note(&outcome, request);
+    let mut devices = DevicesOnce::default();
+    let mut summaries = Vec::with_capacity(runs.len());
+    for (protocol, run) in runs {
+        let mut part = outcome.for_protocol(protocol);
+        let saved = save_outcome(store, run, &mut part, note.as_deref())
+            .await
+            .map_err(CliError::failed)?;
+        for change in saved.changes {
+            devices.keep_latest(change.device);
+        }
+        summaries.push(summary_line(
+            &part,
+            &saved.summary,
+            protocol,
+            run.0,
+            note.clone(),
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    write_devices(&mut out, &devices.list, job.format)
+        .map_err(|e| CliError::failed(format!("writing output: {e}")))?;
+    if let Some(report) = job.report {
+        for line in report(&outcome) {
+            eprintln!("{line}");
+        }
+    }
+    for line in summaries {
+        eprintln!("{line}");
+    }
+    Ok(match outcome.status {
+        ScanStatus::Cancelled => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// Saves the scan `name` of `protocol` and starts its run.
+async fn start_stored_run(
+    store: &Store,
+    job: &ScanJob,
+    name: String,
+    protocol: Protocol,
+    request: &ScanRequest,
+) -> Result<RunId, CliError> {
     let scan = store
         .create_scan(&NewScan {
-            name: job.name.clone(),
+            name,
             kind: job.kind.into(),
             protocol,
             targets: request.targets.to_string(),
@@ -98,34 +199,30 @@ pub async fn scan_and_save(
         .await
         .map_err(CliError::failed)?;
     let total = request.targets.addresses().len() as u64;
-    let run = store
+    store
         .start_run(scan, jiff::Timestamp::now(), total)
         .await
-        .map_err(CliError::failed)?;
-    let mut outcome = run_with_ctrl_c(probe, request.clone()).await?;
-    let note = status_note(&outcome, request);
-    let saved = save_outcome(store, run, &mut outcome, note.as_deref())
-        .await
-        .map_err(CliError::failed)?;
-    let summary = saved.summary;
-    let changes = saved.changes;
-    let devices: Vec<Device> = changes.into_iter().map(|c| c.device).collect();
-    let mut out = std::io::stdout().lock();
-    write_devices(&mut out, &devices, job.format)
-        .map_err(|e| CliError::failed(format!("writing output: {e}")))?;
-    if let Some(report) = job.report {
-        for line in report(&outcome) {
-            eprintln!("{line}");
+        .map_err(CliError::failed)
+}
+
+/// Devices in the order first seen, each once in its latest version.
+#[derive(Default)]
+struct DevicesOnce {
+    list: Vec<Device>,
+    position: HashMap<DeviceKey, usize>,
+}
+
+impl DevicesOnce {
+    /// Adds `device`, or replaces the earlier version of it (same key) in place.
+    fn keep_latest(&mut self, device: Device) {
+        match self.position.get(&device.key) {
+            Some(&at) => self.list[at] = device,
+            None => {
+                self.position.insert(device.key.clone(), self.list.len());
+                self.list.push(device);
+            }
         }
     }
-    eprintln!(
-        "{}",
-        summary_line(&outcome, &summary, protocol, run.0, note)
-    );
-    Ok(match outcome.status {
-        ScanStatus::Cancelled => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
-    })
 }
 
 /// The scan's settings as saved with it.
@@ -155,7 +252,7 @@ fn status_note(outcome: &ScanOutcome, request: &ScanRequest) -> Option<String> {
 
 /// Runs the scan; Ctrl-C stops it (every socket closed) and keeps what was found.
 async fn run_with_ctrl_c(
-    probe: Arc<dyn Probe>,
+    probes: Vec<PortProbe>,
     request: ScanRequest,
 ) -> Result<ScanOutcome, CliError> {
     let cancel = CancellationToken::new();
@@ -175,7 +272,7 @@ async fn run_with_ctrl_c(
             bar.set_message(format!("{} identified", p.identified));
         }
     };
-    let outcome = match spawn_scan(probe, request, cancel, Arc::new(show)).await {
+    let outcome = match spawn_sweep(probes, request, cancel, Arc::new(show)).await {
         Ok(outcome) => outcome,
         Err(e) => return Err(CliError::failed(format!("the scan task failed: {e}"))),
     };
