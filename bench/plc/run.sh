@@ -10,10 +10,10 @@
 #      in ROUNDS alternating rounds (the tool that goes first swaps every round);
 #   2. a /24 with one peer of each kind: this script starts its own four peers (the same peer
 #      scripts and identities) on 127.33.1.10 (Modbus), .20 (S7), .30 (EtherNet/IP), .40 (BACnet)
-#      and sweeps 127.33.1.0/24 with the four otsensor scans (one per protocol), one after the
-#      other and all four started together (each its own store, waited for together), at default
-#      pacing and with the pacing lifted, and with one nmap run of the four scripts together,
-#      SWEEP_ROUNDS alternating rounds;
+#      and sweeps 127.33.1.0/24 with one otsensor pass over all four protocols
+#      (`--protocol s7,enip,bacnet,modbus`) and over the issue's three (`s7,enip,bacnet`), at default
+#      pacing and with the pacing lifted, on a fresh store and on a kept one, against one nmap run
+#      of the four scripts and one of the three scripts together, SWEEP_ROUNDS alternating rounds;
 # and checks every run's identity fields against the configured values. Writes
 # bench/RESULTS-plc.md and bench/out/plc/summary.json (read by bench/run.sh).
 #
@@ -30,7 +30,7 @@ export TESTBED_TMP=${TESTBED_TMP:-$ROOT/.testbed}
 # shellcheck disable=SC1091
 . "$TB/lib.sh"
 ROUNDS=${ROUNDS:-5}
-SWEEP_ROUNDS=${SWEEP_ROUNDS:-3}
+SWEEP_ROUNDS=${SWEEP_ROUNDS:-5}
 OUT=$ROOT/bench/out/plc
 RESULTS=$ROOT/bench/RESULTS-plc.md
 NET=127.33.1
@@ -166,53 +166,36 @@ done
 
 # shellcheck disable=SC2054  # the commas are nmap's
 NMAP_SWEEP=(nmap -n -Pn -sT -sU -p "T:502,102,44818,U:47808" --script modbus-discover,s7-info,enip-info,bacnet-info "$SWEEP")
-sweep_otsensor() {  # the four scans one after the other, timed as one; flags: pacing options
-  local k
-  for k in $KINDS; do
-    rm -rf "$WORK/data-$k"
-    "$BIN" scan plc --protocol "$k" --format json --data "$WORK/data-$k" "$@" "$SWEEP" || return 1
-  done
+# shellcheck disable=SC2054
+NMAP_SWEEP3=(nmap -n -Pn -sT -sU -p "T:102,44818,U:47808" --script s7-info,enip-info,bacnet-info "$SWEEP")
+LIFTED=(--rate 0 --per-device-rate 0)
+sweep_run() {  # sweep_run NAME ROUND PROTOCOLS fresh|kept [flags...]: one otsensor pass over the /24
+  local name=$1 round=$2 protocols=$3 store=$4; shift 4
+  local data=$WORK/data-kept
+  if [ "$store" = fresh ]; then data=$WORK/data-fresh; rm -rf "$data"; fi
+  timed "$name" "$round" "$BIN" scan plc --protocol "$protocols" --format json --data "$data" "$@" "$SWEEP"
 }
-sweep_otsensor_par() {  # the four scans started together (as nmap runs its scripts together), waited for together
-  local k pids=() rc=0 pid
-  for k in $KINDS; do
-    rm -rf "$WORK/data-par-$k"
-    # each its own store and output file (no interleaved lines); /usr/bin/time: each process's peak RSS
-    /usr/bin/time -f '%M' -o "$WORK/par-$k.rss" "$BIN" scan plc --protocol "$k" --format json \
-      --data "$WORK/data-par-$k" "$@" "$SWEEP" > "$WORK/par-$k.out" 2> "$WORK/par-$k.err" &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
-  return $rc
-}
-export -f sweep_otsensor sweep_otsensor_par
-export BIN WORK KINDS SWEEP
-timed_par() {  # timed_par NAME ROUND [flags...]: the parallel variant; its output and summed peak RSS afterwards
-  local name=$1 round=$2; shift 2
-  rm -f "$WORK"/par-*.out "$WORK"/par-*.rss
-  timed "$name" "$round" bash -c 'sweep_otsensor_par "$@"' _ "$@"
-  local k sum=0
-  for k in $KINDS; do
-    cat "$WORK/par-$k.out" >> "$OUT/$name.$round.out" 2> /dev/null || true
-    sum=$((sum + $(tail -1 "$WORK/par-$k.rss" 2> /dev/null | grep -E '^[0-9]+$' || echo 0)))
-  done
-  printf '%s\t%s\t%s\n' "$name" "$round" "$sum" >> "$OUT/par-rss.tsv"
-}
-: > "$OUT/par-rss.tsv"
+# the kept store holds the plant already, as a sensor's store does after its first scan
+"$BIN" scan plc --protocol s7,enip,bacnet,modbus --data "$WORK/data-kept" "${LIFTED[@]}" "$SWEEP" > /dev/null 2>&1 || true
 for ((r = 1; r <= SWEEP_ROUNDS; r++)); do
   log "/24 round $r/$SWEEP_ROUNDS"
+  ours=(
+    "sweep-otsensor $r s7,enip,bacnet,modbus fresh"
+    "sweep-otsensor-raised $r s7,enip,bacnet,modbus fresh ${LIFTED[*]}"
+    "sweep-otsensor-raised-kept $r s7,enip,bacnet,modbus kept ${LIFTED[*]}"
+    "sweep3-otsensor $r s7,enip,bacnet fresh"
+    "sweep3-otsensor-raised $r s7,enip,bacnet fresh ${LIFTED[*]}"
+  )
   if ((r % 2)); then
-    timed sweep-otsensor "$r" bash -c sweep_otsensor
-    timed sweep-otsensor-raised "$r" bash -c 'sweep_otsensor --rate 0 --per-device-rate 0'
-    timed_par sweep-otsensor-par "$r"
-    timed_par sweep-otsensor-par-raised "$r" --rate 0 --per-device-rate 0
+    # shellcheck disable=SC2086
+    for o in "${ours[@]}"; do sweep_run $o; done
     timed sweep-nmap "$r" "${NMAP_SWEEP[@]}"
+    timed sweep3-nmap "$r" "${NMAP_SWEEP3[@]}"
   else
+    timed sweep3-nmap "$r" "${NMAP_SWEEP3[@]}"
     timed sweep-nmap "$r" "${NMAP_SWEEP[@]}"
-    timed_par sweep-otsensor-par-raised "$r" --rate 0 --per-device-rate 0
-    timed_par sweep-otsensor-par "$r"
-    timed sweep-otsensor-raised "$r" bash -c 'sweep_otsensor --rate 0 --per-device-rate 0'
-    timed sweep-otsensor "$r" bash -c sweep_otsensor
+    # shellcheck disable=SC2086
+    for ((i = ${#ours[@]} - 1; i >= 0; i--)); do sweep_run ${ours[$i]}; done
   fi
 done
 
@@ -260,6 +243,7 @@ uptime > "$OUT/load-after"
   echo "sweep_rounds=$SWEEP_ROUNDS"
   echo "sweep=$SWEEP"
   echo "nmap_sweep=${NMAP_SWEEP[*]}"
+  echo "nmap_sweep3=${NMAP_SWEEP3[*]}"
   echo "otsensor_version=$("$BIN" --version)"
   echo "nmap_version=$(nmap --version | head -1)"
   echo "load_before=$(cat "$OUT/load-before")"
