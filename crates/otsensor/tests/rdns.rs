@@ -3,6 +3,9 @@
 //!
 //! Expected names come from testbed/config.sh, which the zones were generated from.
 
+mod common;
+
+use common::{json_lines, otsensor, stderr, stdout};
 use otsensor_core::merge::RunMerge;
 use otsensor_core::{DeviceKey, Fact, Observation, Protocol};
 use otsensor_store::{NewScan, RunResult, RunStatus, Store};
@@ -10,31 +13,7 @@ use otsensor_testkit::{addr, require_tcp_peer, var};
 use serde_json::Value;
 use std::net::IpAddr;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn otsensor(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otsensor"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .expect("otsensor runs")
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use std::process::Command;
 
 fn servers() -> Vec<(&'static str, String)> {
     let nsd = addr("NSD_IP", "NSD_PORT");

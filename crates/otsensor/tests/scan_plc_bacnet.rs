@@ -4,44 +4,21 @@
 //!
 //! Expected values come from testbed/config.sh, which the peers were started with.
 
+mod common;
+
+use common::{field, json_lines, otsensor, stderr};
 use otsensor_bacnet::Request;
 use otsensor_testkit::{addr, var};
 use serde_json::{Value, json};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
-
-fn otsensor(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otsensor"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .expect("otsensor runs")
-}
 
 fn scan(data: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["scan", "plc", "--protocol", "bacnet", "--format", "json"];
     args.extend_from_slice(extra);
     otsensor(data, &args)
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn field<'a>(device: &'a Value, key: &str) -> &'a str {
-    device[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} missing in {device}"))
 }
 
 /// A numeric field, as text (to compare with testbed/config.sh).

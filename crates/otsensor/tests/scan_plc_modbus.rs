@@ -2,36 +2,11 @@
 //!
 //! Expected values come from testbed/config.sh, which the peers were started with.
 
+mod common;
+
+use common::{field, json_lines, otsensor, stderr};
 use otsensor_testkit::{addr, require_tcp_peer, var};
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn otsensor(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otsensor"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .expect("otsensor runs")
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn field<'a>(device: &'a Value, key: &str) -> &'a str {
-    device[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} missing in {device}"))
-}
 
 fn require_modbus_peers() {
     require_tcp_peer(addr("MODBUS_IP", "MODBUS_PORT"), "modbus");

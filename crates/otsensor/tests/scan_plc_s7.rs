@@ -3,36 +3,19 @@
 //!
 //! Expected values come from testbed/config.sh, which the peers were started with.
 
+mod common;
+
+use common::{json_lines, otsensor, stderr};
 use otsensor_testkit::{addr, require_tcp_peer, var};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn otsensor(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otsensor"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .expect("otsensor runs")
-}
 
 fn scan(data: &Path, extra: &[&str], targets: &str) -> Output {
     let mut args = vec!["scan", "plc", "--protocol", "s7", "--format", "json"];
     args.extend_from_slice(extra);
     args.push(targets);
     otsensor(data, &args)
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn find<'a>(devices: &'a [Value], ip: &str, position: Option<&str>) -> &'a Value {
