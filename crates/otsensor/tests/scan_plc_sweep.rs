@@ -29,22 +29,28 @@ fn device<'a>(devices: &'a [Value], ip_var: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{ip} ({ip_var}) not found in {devices:?}"))
 }
 
-#[test]
-fn one_pass_finds_each_peer_by_its_own_protocol_with_its_identity() {
-    require_peers();
-    let data = tempfile::tempdir().unwrap();
-    let out = otsensor(
-        data.path(),
+/// `scan plc --protocol PROTOCOLS --format json` over the four peers.
+fn sweep(data: &std::path::Path, protocols: &str) -> std::process::Output {
+    let targets = targets();
+    otsensor(
+        data,
         &[
             "scan",
             "plc",
             "--protocol",
-            "s7,enip,bacnet,modbus",
+            protocols,
             "--format",
             "json",
-            &targets(),
+            &targets,
         ],
-    );
+    )
+}
+
+#[test]
+fn one_pass_finds_each_peer_by_its_own_protocol_with_its_identity() {
+    require_peers();
+    let data = tempfile::tempdir().unwrap();
+    let out = sweep(data.path(), "s7,enip,bacnet,modbus");
     assert!(out.status.success(), "{}", stderr(&out));
     let devices = json_lines(&out);
     assert_eq!(devices.len(), 4, "{devices:?}");
@@ -92,18 +98,7 @@ fn one_pass_finds_each_peer_by_its_own_protocol_with_its_identity() {
 fn each_protocol_is_saved_as_its_own_run_with_a_log_entry_per_address() {
     require_peers();
     let data = tempfile::tempdir().unwrap();
-    let out = otsensor(
-        data.path(),
-        &[
-            "scan",
-            "plc",
-            "--protocol",
-            "modbus,s7",
-            "--format",
-            "json",
-            &targets(),
-        ],
-    );
+    let out = sweep(data.path(), "modbus,s7");
     assert!(out.status.success(), "{}", stderr(&out));
     for (run, protocol, identified_ip) in [("1", "modbus", "MODBUS_IP"), ("2", "s7", "S7_IP")] {
         let log = otsensor(data.path(), &["log", "--run", run, "--format", "json"]);
