@@ -28,6 +28,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod extract;
+mod lifecycle;
 pub mod model;
 pub mod persist;
 pub mod rdns;

@@ -8,6 +8,7 @@
 
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
+use crate::lifecycle::{Lifecycle, stop_run};
 use crate::runner::StartError;
 use jiff::Timestamp;
 use otsensor_core::{DnsServerSettings, NameLookup, NameResult, Outcome};
@@ -18,13 +19,8 @@ use otsensor_store::{
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-/// Longest a stop request waits for the run to be saved.
-const STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// A lookup as the inventory takes it; the names move over (the lookup keeps the rest).
 pub fn name_lookup(l: &mut Lookup, at: Timestamp) -> NameLookup {
@@ -70,10 +66,8 @@ pub struct RdnsRunner {
     clock: Arc<dyn Clock>,
     active: Mutex<HashMap<DnsServerId, Active>>,
     next: Mutex<BTreeMap<DnsServerId, Timestamp>>,
-    start_lock: tokio::sync::Mutex<()>,
+    life: Lifecycle,
     wake: Notify,
-    tasks: TaskTracker,
-    shutdown: CancellationToken,
 }
 
 impl RdnsRunner {
@@ -85,10 +79,8 @@ impl RdnsRunner {
             clock,
             active: Mutex::new(HashMap::new()),
             next: Mutex::new(BTreeMap::new()),
-            start_lock: tokio::sync::Mutex::new(()),
+            life: Lifecycle::new(),
             wake: Notify::new(),
-            tasks: TaskTracker::new(),
-            shutdown: CancellationToken::new(),
         }
     }
 
@@ -164,8 +156,8 @@ impl RdnsRunner {
         origin: RunOrigin,
         audit: NewAuditEntry,
     ) -> Result<RunId, StartError> {
-        let _one_at_a_time = self.start_lock.lock().await;
-        if self.shutdown.is_cancelled() {
+        let _one_at_a_time = self.life.start_lock.lock().await;
+        if self.life.shutdown.is_cancelled() {
             return Err(StartError::ShuttingDown);
         }
         if let Some(active) = self.active().get(&server.id) {
@@ -208,7 +200,7 @@ impl RdnsRunner {
                 .await;
             return Err(e.into());
         }
-        let cancel = self.shutdown.child_token();
+        let cancel = self.life.shutdown.child_token();
         let (done_tx, done) = watch::channel(false);
         self.active().insert(
             server.id,
@@ -220,7 +212,7 @@ impl RdnsRunner {
         );
         let runner = self.clone();
         let owned = server.clone();
-        self.tasks.spawn(async move {
+        self.life.tasks.spawn(async move {
             let (lookups, cancelled, error) = look_up(&resolver, addresses, &cancel).await;
             runner.finish(&owned, run, lookups, cancelled, error).await;
             runner.active().remove(&owned.id);
@@ -251,7 +243,7 @@ impl RdnsRunner {
             .collect();
         let note = match (&error, cancelled) {
             (Some(e), _) => Some(e.clone()),
-            (None, true) if self.shutdown.is_cancelled() => {
+            (None, true) if self.life.shutdown.is_cancelled() => {
                 Some("stopped: the sensor was shutting down".to_string())
             }
             (None, true) => Some("stopped on request".to_string()),
@@ -318,26 +310,23 @@ impl RdnsRunner {
         let Some(active) = self.active().get(&server).cloned() else {
             return Ok(None);
         };
-        active.cancel.cancel();
-        let mut entry = audit;
-        entry.at = self.clock.now();
-        entry.action = "run.stop".into();
-        entry.target = Some(format!("run:{}", active.run));
-        entry.detail = serde_json::json!({ "dns_server": server.0 });
-        self.store.record_audit(&entry).await?;
-        let mut done = active.done.clone();
-        let _ = tokio::time::timeout(STOP_WAIT, done.wait_for(|d| *d)).await;
-        Ok(Some(active.run))
+        let detail = serde_json::json!({ "dns_server": server.0 });
+        let (store, now) = (&self.store, self.clock.now());
+        let run = stop_run(
+            store,
+            now,
+            active.run,
+            &active.cancel,
+            &active.done,
+            audit,
+            detail,
+        );
+        Ok(Some(run.await?))
     }
 
     /// Stops every run (saved as cancelled) and waits for them; no run starts afterwards.
     pub async fn shutdown(&self) {
-        {
-            let _no_more_starts = self.start_lock.lock().await;
-            self.shutdown.cancel();
-        }
-        self.tasks.close();
-        self.tasks.wait().await;
+        self.life.shutdown().await;
     }
 
     /// Starts due servers until `stop` (the scheduler of reverse DNS).

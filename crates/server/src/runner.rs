@@ -5,6 +5,7 @@
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::error::ApiError;
+use crate::lifecycle::{Lifecycle, stop_run};
 use crate::model::scan_request;
 use crate::persist::save_outcome;
 use jiff::Timestamp;
@@ -16,13 +17,8 @@ use otsensor_store::{
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-/// Longest a stop request waits for the run to be saved.
-const STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// A run under way.
 #[derive(Clone)]
@@ -93,9 +89,7 @@ pub struct Runner {
     config: Arc<ServiceConfig>,
     clock: Arc<dyn Clock>,
     active: Mutex<HashMap<ScanId, Active>>,
-    start_lock: tokio::sync::Mutex<()>,
-    tasks: TaskTracker,
-    shutdown: CancellationToken,
+    life: Lifecycle,
 }
 
 impl Runner {
@@ -106,9 +100,7 @@ impl Runner {
             config,
             clock,
             active: Mutex::new(HashMap::new()),
-            start_lock: tokio::sync::Mutex::new(()),
-            tasks: TaskTracker::new(),
-            shutdown: CancellationToken::new(),
+            life: Lifecycle::new(),
         }
     }
 
@@ -144,9 +136,9 @@ impl Runner {
         origin: RunOrigin,
         audit: NewAuditEntry,
     ) -> Result<RunId, StartError> {
-        let _one_at_a_time = self.start_lock.lock().await;
+        let _one_at_a_time = self.life.start_lock.lock().await;
         let scan = def.scan.id;
-        if self.shutdown.is_cancelled() {
+        if self.life.shutdown.is_cancelled() {
             return Err(StartError::ShuttingDown);
         }
         if let Some(active) = self.active().get(&scan) {
@@ -195,7 +187,7 @@ impl Runner {
             return Err(e.into());
         }
 
-        let cancel = self.shutdown.child_token();
+        let cancel = self.life.shutdown.child_token();
         let progress = Arc::new(Mutex::new(Progress {
             total,
             ..Progress::default()
@@ -211,7 +203,7 @@ impl Runner {
             },
         );
         let runner = self.clone();
-        self.tasks.spawn(async move {
+        self.life.tasks.spawn(async move {
             let outcome = run_scan(plan.probe, request.clone(), cancel, &|p| {
                 *progress.lock().unwrap_or_else(|e| e.into_inner()) = p;
             })
@@ -252,26 +244,23 @@ impl Runner {
         let Some(active) = self.active().get(&scan).cloned() else {
             return Ok(None);
         };
-        active.cancel.cancel();
-        let mut entry = audit;
-        entry.at = self.clock.now();
-        entry.action = "run.stop".into();
-        entry.target = Some(format!("run:{}", active.run));
-        entry.detail = serde_json::json!({ "scan": scan.0 });
-        self.store.record_audit(&entry).await?;
-        let mut done = active.done.clone();
-        let _ = tokio::time::timeout(STOP_WAIT, done.wait_for(|d| *d)).await;
-        Ok(Some(active.run))
+        let detail = serde_json::json!({ "scan": scan.0 });
+        let (store, now) = (&self.store, self.clock.now());
+        let run = stop_run(
+            store,
+            now,
+            active.run,
+            &active.cancel,
+            &active.done,
+            audit,
+            detail,
+        );
+        Ok(Some(run.await?))
     }
 
     /// Stops every run (saved as cancelled) and waits for them; no run starts afterwards.
     pub async fn shutdown(&self) {
-        {
-            let _no_more_starts = self.start_lock.lock().await;
-            self.shutdown.cancel();
-        }
-        self.tasks.close();
-        self.tasks.wait().await;
+        self.life.shutdown().await;
     }
 
     /// Merges and saves what the engine returned; on a failure to save, tries to close the
@@ -340,7 +329,7 @@ impl Runner {
     fn note(&self, outcome: &ScanOutcome, request: &ScanRequest) -> Option<String> {
         match outcome.status {
             ScanStatus::Completed => None,
-            ScanStatus::Cancelled if self.shutdown.is_cancelled() => {
+            ScanStatus::Cancelled if self.life.shutdown.is_cancelled() => {
                 Some("stopped: the sensor was shutting down".into())
             }
             ScanStatus::Cancelled => Some("stopped on request".into()),

@@ -7,6 +7,7 @@
 
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
+use crate::lifecycle::{Lifecycle, stop_run};
 use crate::persist::save_outcome;
 use crate::runner::StartError;
 use jiff::Timestamp;
@@ -16,13 +17,8 @@ use otsensor_engine::{Progress, ScanOutcome, ScanRequest, ScanStatus, run_scan};
 use otsensor_store::{NewAuditEntry, RunId, RunOrigin, RunStatus, Store, StoreError};
 use otsensor_wmi::{AuthLevel, Credentials, WmiProbe};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-/// Longest a stop request waits for the run to be saved.
-const STOP_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 struct Active {
@@ -39,10 +35,8 @@ pub struct WemRunner {
     clock: Arc<dyn Clock>,
     active: Mutex<Option<Active>>,
     next: Mutex<Option<Timestamp>>,
-    start_lock: tokio::sync::Mutex<()>,
+    life: Lifecycle,
     wake: Notify,
-    tasks: TaskTracker,
-    shutdown: CancellationToken,
 }
 
 /// The engine requests of the enabled ranges; the error names the range at fault.
@@ -85,10 +79,8 @@ impl WemRunner {
             clock,
             active: Mutex::new(None),
             next: Mutex::new(None),
-            start_lock: tokio::sync::Mutex::new(()),
+            life: Lifecycle::new(),
             wake: Notify::new(),
-            tasks: TaskTracker::new(),
-            shutdown: CancellationToken::new(),
         }
     }
 
@@ -135,8 +127,8 @@ impl WemRunner {
         origin: RunOrigin,
         audit: NewAuditEntry,
     ) -> Result<RunId, StartError> {
-        let _one_at_a_time = self.start_lock.lock().await;
-        if self.shutdown.is_cancelled() {
+        let _one_at_a_time = self.life.start_lock.lock().await;
+        if self.life.shutdown.is_cancelled() {
             return Err(StartError::ShuttingDown);
         }
         let scan = self.store.wem_scan().await?;
@@ -179,7 +171,7 @@ impl WemRunner {
                 .await;
             return Err(e.into());
         }
-        let cancel = self.shutdown.child_token();
+        let cancel = self.life.shutdown.child_token();
         let progress = Arc::new(Mutex::new(Progress {
             total,
             ..Progress::default()
@@ -192,7 +184,7 @@ impl WemRunner {
             done,
         });
         let runner = self.clone();
-        self.tasks.spawn(async move {
+        self.life.tasks.spawn(async move {
             let outcome = scan_ranges(plan, &cancel, &progress).await;
             runner.finish(run, outcome).await;
             *runner.active() = None;
@@ -213,7 +205,7 @@ impl WemRunner {
             Ok(mut outcome) => {
                 outcome.ended = self.clock.now();
                 let note = match outcome.status {
-                    ScanStatus::Cancelled if self.shutdown.is_cancelled() => {
+                    ScanStatus::Cancelled if self.life.shutdown.is_cancelled() => {
                         Some("stopped: the sensor was shutting down")
                     }
                     ScanStatus::Cancelled => Some("stopped on request"),
@@ -285,26 +277,23 @@ impl WemRunner {
         let Some(active) = self.active().clone() else {
             return Ok(None);
         };
-        active.cancel.cancel();
-        let mut entry = audit;
-        entry.at = self.clock.now();
-        entry.action = "run.stop".into();
-        entry.target = Some(format!("run:{}", active.run));
-        entry.detail = serde_json::json!({ "wem": true });
-        self.store.record_audit(&entry).await?;
-        let mut done = active.done.clone();
-        let _ = tokio::time::timeout(STOP_WAIT, done.wait_for(|d| *d)).await;
-        Ok(Some(active.run))
+        let detail = serde_json::json!({ "wem": true });
+        let (store, now) = (&self.store, self.clock.now());
+        let run = stop_run(
+            store,
+            now,
+            active.run,
+            &active.cancel,
+            &active.done,
+            audit,
+            detail,
+        );
+        Ok(Some(run.await?))
     }
 
     /// Stops the run under way (saved as cancelled) and waits for it; none starts afterwards.
     pub async fn shutdown(&self) {
-        {
-            let _no_more_starts = self.start_lock.lock().await;
-            self.shutdown.cancel();
-        }
-        self.tasks.close();
-        self.tasks.wait().await;
+        self.life.shutdown().await;
     }
 
     /// Starts the WEM scan when its schedule says, until `stop`.
