@@ -117,6 +117,16 @@ pub enum ClientError {
         /// The system's reason.
         source: io::Error,
     },
+    /// The agent's host said nothing listens on its UDP port (ICMP port unreachable).
+    #[error(
+        "{addr}: {request}: UDP port unreachable (the host answered that nothing listens there: check the address, the agent's port and that the SNMP agent runs)"
+    )]
+    PortUnreachable {
+        /// The agent.
+        addr: SocketAddr,
+        /// What was asked.
+        request: &'static str,
+    },
     /// Nothing answered.
     #[error(
         "{addr}: no answer to {version} {request} within {secs:.1} s ({attempts} attempts): {hint}"
@@ -274,6 +284,11 @@ impl ClientError {
     /// True when nothing answered at all.
     pub fn is_timeout(&self) -> bool {
         matches!(self, ClientError::Timeout { .. })
+    }
+
+    /// True when the host said nothing listens on the agent's port.
+    pub fn is_port_unreachable(&self) -> bool {
+        matches!(self, ClientError::PortUnreachable { .. })
     }
 
     /// True for errors that a different credential would fix (the agent answered).
@@ -1042,8 +1057,8 @@ impl Client {
     }
 
     /// Waits for one datagram until `deadline`; `None` at the deadline. ICMP port unreachable
-    /// (connection refused on a connected UDP socket) is treated as silence: the request is
-    /// retried, and a closed port ends in a timeout like a filtered one.
+    /// (connection refused on a connected UDP socket) ends the request at once: nothing listens
+    /// there, and waiting out the retries would only slow a sweep down.
     async fn receive(
         &mut self,
         deadline: Instant,
@@ -1056,10 +1071,10 @@ impl Client {
             }
             Ok(Ok(len)) => Ok(Some(len)),
             Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                // wait out the attempt: a refused port looks like silence to SNMP tools
-                tokio::time::sleep_until(deadline).await;
-                self.stats.timeouts += 1;
-                Ok(None)
+                Err(ClientError::PortUnreachable {
+                    addr: self.addr,
+                    request: name,
+                })
             }
             Ok(Err(source)) => Err(ClientError::Io {
                 addr: self.addr,

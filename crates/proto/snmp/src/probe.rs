@@ -114,11 +114,13 @@ impl Probe for SnmpProbe {
     }
 }
 
-/// How a failed read ends: silence is no response; an agent that answered (with a report, a
-/// bad credential) is an error.
+/// How a failed read ends: silence is no response; a closed port (ICMP port unreachable) is
+/// refused; an agent that answered (with a report, a bad credential) is an error.
 fn failure(e: ClientError) -> ProbeReport {
     let outcome = if e.is_timeout() {
         Outcome::NoResponse
+    } else if e.is_port_unreachable() {
+        Outcome::Refused
     } else {
         Outcome::Error
     };

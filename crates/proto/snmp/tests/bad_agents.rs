@@ -116,6 +116,19 @@ async fn a_silent_agent_times_out_after_the_retries() {
 }
 
 #[tokio::test]
+async fn a_closed_port_ends_the_request_at_once_without_retries() {
+    // nothing listens on this loopback address's UDP 161: the kernel answers port unreachable
+    let closed: SocketAddr = "127.4.16.1:161".parse().unwrap();
+    let mut c = client(closed, Version::V2c).await;
+    let e = otsensor_snmp::discovery::read_system(&mut c)
+        .await
+        .unwrap_err();
+    assert!(e.is_port_unreachable(), "{e}");
+    assert!(e.to_string().contains("UDP port unreachable"), "{e}");
+    assert_eq!(c.stats().timeouts, 0, "no attempt waited for its time limit");
+}
+
+#[tokio::test]
 async fn garbage_answers_are_skipped_and_end_in_a_timeout() {
     let agent = start(switch_mib(), Behavior::Garbage, &["public"]).await;
     let mut c = client(agent.addr, Version::V2c).await;
