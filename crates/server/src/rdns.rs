@@ -177,29 +177,20 @@ impl RdnsRunner {
             .device_addresses_in(&server.settings.subnets)
             .await?;
         let now = self.clock.now();
-        let run = self
-            .store
-            .start_run(server.scan, now, addresses.len() as u64)
-            .await?;
         let mut entry = audit;
         entry.at = now;
         entry.action = "run.start".into();
-        entry.target = Some(format!("run:{run}"));
         entry.detail = serde_json::json!({
             "dns_server": server.id.0,
             "server": server.settings.server().to_string(),
             "trigger": origin.trigger,
             "addresses": addresses.len(),
         });
-        let recorded = async {
-            self.store.set_run_origin(run, &origin).await?;
-            self.store.record_audit(&entry).await
-        };
-        if let Err(e) = recorded.await {
-            self.close_failed(run, &format!("recording the start failed: {e}"))
-                .await;
-            return Err(e.into());
-        }
+        let total = addresses.len() as u64;
+        let run = self
+            .store
+            .start_recorded_run(server.scan, now, total, &origin, &entry)
+            .await?;
         let cancel = self.life.shutdown.child_token();
         let (done_tx, done) = watch::channel(false);
         self.active().insert(

@@ -169,23 +169,19 @@ impl Runner {
                 }
             })?;
         let total = request.targets.addresses().len() as u64;
-        let run = self.store.start_run(scan, now, total).await?;
         let mut entry = audit;
         entry.at = now;
         entry.action = "run.start".into();
-        entry.target = Some(format!("run:{run}"));
         entry.detail = serde_json::json!({
             "scan": scan.0,
             "name": def.scan.name,
             "trigger": origin.trigger,
             "targets": def.scan.targets,
         });
-        if let Err(e) = self.record_start(run, &origin, &entry).await {
-            // never leave a run marked running without a task behind it
-            self.close_failed(run, &format!("recording the start failed: {e}"))
-                .await;
-            return Err(e.into());
-        }
+        let run = self
+            .store
+            .start_recorded_run(scan, now, total, &origin, &entry)
+            .await?;
 
         let cancel = self.life.shutdown.child_token();
         let progress = Arc::new(Mutex::new(Progress {
@@ -214,17 +210,6 @@ impl Runner {
         });
         tracing::info!(scan = scan.0, run = run.0, "run started");
         Ok(run)
-    }
-
-    async fn record_start(
-        &self,
-        run: RunId,
-        origin: &RunOrigin,
-        entry: &NewAuditEntry,
-    ) -> Result<(), StoreError> {
-        self.store.set_run_origin(run, origin).await?;
-        self.store.record_audit(entry).await?;
-        Ok(())
     }
 
     /// Closes `run` as failed with no results (logged if even that fails).

@@ -151,26 +151,19 @@ impl WemRunner {
             .map(|(_, r)| r.targets.addresses().len() as u64)
             .sum();
         let now = self.clock.now();
-        let run = self.store.start_wem_run(now, total).await?;
         let mut entry = audit;
         entry.at = now;
         entry.action = "run.start".into();
-        entry.target = Some(format!("run:{run}"));
         entry.detail = serde_json::json!({
             "scan": scan.0,
             "name": "Windows endpoint monitoring",
             "trigger": origin.trigger,
             "ranges": plan.iter().map(|(r, _)| r.target_text()).collect::<Vec<_>>(),
         });
-        let recorded = async {
-            self.store.set_run_origin(run, &origin).await?;
-            self.store.record_audit(&entry).await
-        };
-        if let Err(e) = recorded.await {
-            self.close_failed(run, &format!("recording the start failed: {e}"))
-                .await;
-            return Err(e.into());
-        }
+        let run = self
+            .store
+            .start_wem_run_as(now, total, Some((&origin, &entry)))
+            .await?;
         let cancel = self.life.shutdown.child_token();
         let progress = Arc::new(Mutex::new(Progress {
             total,

@@ -217,18 +217,6 @@ impl Store {
             .map_err(|e| e.context(format!("reading the runs of scan {scan}")))
     }
 
-    /// Records where the run `run` came from.
-    pub async fn set_run_origin(&self, run: RunId, origin: &RunOrigin) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO run_origins (run_id, trigger, actor) VALUES ($1, $2, $3)")
-            .bind(run.0)
-            .bind(origin.trigger.name())
-            .bind(&origin.actor)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| Failure::from(e).context(format!("recording the origin of run {run}")))
-    }
-
     /// Where the run `run` came from, if it was recorded (runs of the command line have none).
     pub async fn run_origin(&self, run: RunId) -> Result<Option<RunOrigin>, StoreError> {
         let row: Option<(String, String)> =
@@ -423,4 +411,19 @@ async fn select_runs_of_scan(
             .collect::<Result<_>>()?,
         total: u64::try_from(total).unwrap_or(0),
     })
+}
+
+/// Inserts where `run` came from on `conn` (inside the caller's transaction, if any).
+pub(crate) async fn insert_origin(
+    conn: &mut sqlx::SqliteConnection,
+    run: RunId,
+    origin: &RunOrigin,
+) -> Result<(), Failure> {
+    sqlx::query("INSERT INTO run_origins (run_id, trigger, actor) VALUES ($1, $2, $3)")
+        .bind(run.0)
+        .bind(origin.trigger.name())
+        .bind(&origin.actor)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

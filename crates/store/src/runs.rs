@@ -158,9 +158,39 @@ impl Store {
         started: Timestamp,
         targets_total: u64,
     ) -> Result<RunId, StoreError> {
-        insert_run(&self.pool, scan, started, targets_total)
+        let started_run = async {
+            let mut conn = self.pool.acquire().await?;
+            insert_run(&mut conn, scan, started, targets_total).await
+        };
+        started_run
             .await
             .map_err(|e| e.context(format!("starting a run of scan {scan}")))
+    }
+
+    /// [`Store::start_run`] for the service: the run, where it came from and its audit entry
+    /// (`audit`, whose target becomes the run) are saved in one transaction, so no reader ever
+    /// sees the run without its origin, and a failure leaves no run behind.
+    pub async fn start_recorded_run(
+        &self,
+        scan: ScanId,
+        started: Timestamp,
+        targets_total: u64,
+        origin: &crate::RunOrigin,
+        audit: &crate::NewAuditEntry,
+    ) -> Result<RunId, StoreError> {
+        let started_run = async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let run = insert_run(&mut tx, scan, started, targets_total).await?;
+            crate::definitions::insert_origin(&mut tx, run, origin).await?;
+            let mut entry = audit.clone();
+            entry.target = Some(format!("run:{run}"));
+            crate::audit::insert(&mut tx, &entry).await?;
+            tx.commit().await?;
+            Ok(run)
+        };
+        started_run
+            .await
+            .map_err(|e: Failure| e.context(format!("starting a run of scan {scan}")))
     }
 
     /// Saves how the running run `run` ended, in one transaction: every changed device (parents
@@ -246,7 +276,7 @@ impl Store {
 }
 
 async fn insert_run(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     scan: ScanId,
     started: Timestamp,
     targets_total: u64,
@@ -259,7 +289,7 @@ async fn insert_run(
     .bind(RunStatus::Running.name())
     .bind(time_text(started))
     .bind(to_i64(targets_total, "targets_total")?)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await;
     match inserted {
         Ok(id) => Ok(RunId(id)),

@@ -67,8 +67,26 @@ impl Store {
         started: Timestamp,
         targets_total: u64,
     ) -> Result<RunId, StoreError> {
+        self.start_wem_run_as(started, targets_total, None).await
+    }
+
+    /// [`Store::start_wem_run`] with, for the service, where the run came from and its audit
+    /// entry, saved with the run (see [`Store::start_recorded_run`]).
+    pub async fn start_wem_run_as(
+        &self,
+        started: Timestamp,
+        targets_total: u64,
+        recorded: Option<(&crate::RunOrigin, &crate::NewAuditEntry)>,
+    ) -> Result<RunId, StoreError> {
         let scan = self.wem_scan().await?;
-        match self.start_run(scan, started, targets_total).await {
+        let started_run = match recorded {
+            None => self.start_run(scan, started, targets_total).await,
+            Some((origin, audit)) => {
+                self.start_recorded_run(scan, started, targets_total, origin, audit)
+                    .await
+            }
+        };
+        match started_run {
             Ok(run) => Ok(run),
             Err(StoreError::Rejected { .. }) => {
                 let running: Option<(i64, String)> = sqlx::query_as(

@@ -428,3 +428,55 @@ async fn unknown_scans_and_runs_are_refused_with_their_ids() {
     assert!(store.run(RunId(7)).await.unwrap().is_none());
     assert!(store.scan(ScanId(42)).await.unwrap().is_none());
 }
+
+fn start_entry(at: Timestamp) -> otsensor_store::NewAuditEntry {
+    otsensor_store::NewAuditEntry {
+        at,
+        actor: "ana".into(),
+        via: "session".into(),
+        action: "run.start".into(),
+        target: None,
+        detail: serde_json::json!({"trigger": "manual"}),
+        client: None,
+    }
+}
+
+async fn run_starts(store: &Store) -> Vec<otsensor_store::AuditEntry> {
+    let query = otsensor_store::AuditQuery {
+        action_prefix: Some("run.start".into()),
+        actor: None,
+        offset: 0,
+        limit: 100,
+    };
+    store.audit_log(&query).await.unwrap().entries
+}
+
+#[tokio::test]
+async fn a_recorded_run_starts_with_its_origin_and_audit_entry_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let scan = store.create_scan(&plc_scan()).await.unwrap();
+    let origin = otsensor_store::RunOrigin {
+        trigger: otsensor_store::Trigger::Manual,
+        actor: "ana".into(),
+    };
+    let run = store
+        .start_recorded_run(scan, at(10), 1, &origin, &start_entry(at(10)))
+        .await
+        .unwrap();
+    assert_eq!(store.run_origin(run).await.unwrap(), Some(origin.clone()));
+    let starts = run_starts(&store).await;
+    assert_eq!(starts.len(), 1);
+    assert_eq!(
+        starts[0].entry.target.as_deref(),
+        Some(format!("run:{run}").as_str())
+    );
+
+    // a second start of the running scan is refused, and leaves no trace
+    let e = store
+        .start_recorded_run(scan, at(11), 1, &origin, &start_entry(at(11)))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("already has a running run"), "{e}");
+    assert_eq!(run_starts(&store).await.len(), 1);
+}

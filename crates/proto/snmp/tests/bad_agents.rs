@@ -125,7 +125,11 @@ async fn a_closed_port_ends_the_request_at_once_without_retries() {
         .unwrap_err();
     assert!(e.is_port_unreachable(), "{e}");
     assert!(e.to_string().contains("UDP port unreachable"), "{e}");
-    assert_eq!(c.stats().timeouts, 0, "no attempt waited for its time limit");
+    assert_eq!(
+        c.stats().timeouts,
+        0,
+        "no attempt waited for its time limit"
+    );
 }
 
 #[tokio::test]
