@@ -16,7 +16,7 @@
 #      scale    otsensor sim --devices 10000 --net 127.20.0.0/16, then PLC, switch and rdns scans of
 #               the /16 (wall time and peak memory); skipped while `otsensor sim` does not exist
 #               (SIM_NET, SIM_DEVICES, SIM_DNS=ADDR:PORT, SIM_COMMUNITY, SCALE_TIMEOUT=180 per scan,
-#               SCALE_SWITCH_PARALLEL=4096: the switch scan's slots, see below)
+#               SCALE_SWITCH_PARALLEL=512: the switch scan's slots)
 # 5. writes bench/RESULTS.md (bench/summarize.py): the machine, the tool versions, and per benchmark
 #    both tools' figures from this run and their ratio. Each benchmark also writes its own
 #    bench/RESULTS-<name>.md with the details.
@@ -174,13 +174,10 @@ scale_run() {
     rm -rf "$out/data-$p"
     scale_scan "plc-$p" "$BIN" scan plc --protocol "$p" --format json --data "$out/data-$p" "${pace[@]}" --parallel 512 "$SIM_NET"
   done
-  # the switch scan's SNMP probe does not take the kernel's ICMP port unreachable as "refused" (an empty
-  # address waits the whole --timeout; the BACnet probe sees it at once), so every empty address of the
-  # /16 holds a slot for 1 s: the switch scan gets no retries and 4096 slots (at 512 slots and 1 retry it
-  # did not finish the /16 in 180 s; 1024 slots: 68 s, 220 MB; 4096: 22-25 s, ~460 MB)
+  # an empty address answers the switch scan's SNMP probe with ICMP port unreachable: refused at once
   rm -rf "$out/data-switch"
   scale_scan switch "$BIN" scan switch --protocol snmp-v2c --community "${SIM_COMMUNITY:-public}" --format json \
-    --data "$out/data-switch" "${pace[@]}" --parallel "${SCALE_SWITCH_PARALLEL:-4096}" --retries 0 "$SIM_NET"
+    --data "$out/data-switch" "${pace[@]}" --parallel "${SCALE_SWITCH_PARALLEL:-512}" "$SIM_NET"
   # the simulated DNS server: SIM_DNS=ADDR:PORT, else a "dns ADDR:PORT" / "dns=ADDR:PORT" in the ready line
   local dns=${SIM_DNS:-$(grep -oiE 'dns"?[ =:"]+127(\.[0-9]+){3}(:[0-9]+)?' <<< "$ready" | grep -oE '127(\.[0-9]+){3}(:[0-9]+)?' | head -1 || true)}
   if [ -n "$dns" ]; then

@@ -201,11 +201,9 @@ elif os.path.exists(os.path.join(sdir, "runs.tsv")):
         scale.append(open(os.path.join(sdir, "sim-memory")).read().strip() + " (the simulated plant itself)")
     scale.append("")
     scale.append("PLC and switch scans: `--rate 0 --per-device-rate 0 --parallel 512 --timeout 1 --scan-timeout SCALE_TIMEOUT` "
-                 "(180 s by default), the switch scan with `--parallel 4096 --retries 0` (otsensor's SNMP probe does not take the ICMP "
-                 "port unreachable of an empty address as refused, unlike its BACnet probe, so each of the /16's 65,286 empty "
-                 "addresses holds its slot for the whole 1 s timeout: with 512 slots and 1 retry the switch scan did not finish "
-                 "the /16 within 180 s; with 1024 slots it took 68 s and 220 MB in a separate trial; the peak memory grows by "
-                 "about 80 KB per slot over ~140 MB for the 250 switches and the 10,000 devices learned from their MAC tables; "
+                 "(180 s by default), the switch scan with the default retry (an empty address's ICMP port unreachable ends its "
+                 "probe at once, as refused; until 2026-11-23 the SNMP probe waited it out, and the /16 needed 4096 slots and no "
+                 "retries to finish in 23 s); "
                  "the switch scan's JSON lines include those learned devices); rdns: `--server <the sim's DNS> --rate 0 --parallel 100`; exit 124: stopped by the outer "
                  "guard (SCALE_TIMEOUT + 30 s). Wall time and peak memory: GNU `time -v` around each command. \"Devices "
                  "found\": the addresses of the sim's ready line (per kind; rdns: every device) that the scan's JSON lines "

@@ -7,7 +7,9 @@ use crate::config::Config;
 use crate::error::CliError;
 use crate::scan_cmd::{ScanJob, scan_and_save, scan_spec};
 use otsensor_core::oui::DEFAULT_OUI_FILE;
-use otsensor_core::{Fact, OuiTable, Outcome, Protocol, Secret, SnmpCredentials, TargetSet};
+use otsensor_core::{
+    Fact, OuiTable, Outcome, ProbeLogEntry, Protocol, Secret, SnmpCredentials, TargetSet,
+};
 use otsensor_engine::{ScanOutcome, ScanRequest};
 use otsensor_snmp::inventory::InventoryOptions;
 use otsensor_snmp::walk::WalkOptions;
@@ -288,7 +290,12 @@ fn report(outcome: &ScanOutcome) -> Vec<String> {
             ));
         }
     }
+    let silent = |e: &&ProbeLogEntry| matches!(e.outcome, Outcome::NoResponse | Outcome::Refused);
+    let silent_count = outcome.probe_log.iter().filter(silent).count();
     for entry in &outcome.probe_log {
+        if silent(&entry) && silent_count > SILENT_LINES_MAX {
+            continue;
+        }
         match (&entry.outcome, &entry.error) {
             (Outcome::Identified, Some(note)) => {
                 lines.push(format!("otsensor: warning: {}: {note}", entry.address));
@@ -298,5 +305,13 @@ fn report(outcome: &ScanOutcome) -> Vec<String> {
             (outcome, None) => lines.push(format!("otsensor: {}: {outcome}", entry.address)),
         }
     }
+    if silent_count > SILENT_LINES_MAX {
+        lines.push(format!(
+            "otsensor: {silent_count} targets had no SNMP agent (no answer, or port unreachable); `otsensor log` lists each"
+        ));
+    }
     lines
 }
+
+/// Up to this many targets without an agent get a line each; more (a sweep) get one count.
+const SILENT_LINES_MAX: usize = 16;
