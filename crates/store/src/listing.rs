@@ -1,0 +1,803 @@
+//! The devices list's query: filters, sorting and paging over the indexes of migration 0007,
+//! with the results the plain query gives (the filters of [`DeviceFilter`], ordered by
+//! `(col IS NULL), col, key, id`), without reading the devices that are not on the page.
+//!
+//! A page is read in two steps on one read transaction: the row ids of the page, then those
+//! devices by id. How the ids are found depends on the filter:
+//!
+//! - **text search**: the trigram index `device_search` names the devices that hold every
+//!   trigram of the text (a superset of the matches); the LIKE of the plain query checks each of
+//!   them; one query counts and pages the matches. A text too short for trigrams (or made only of
+//!   trigrams every device's JSON holds) is checked on every device, as before.
+//! - **other filters**: the vendor and protocol filters become lists of the exact stored values
+//!   that match (read by skipping through an index, one step per distinct value); the total is
+//!   counted on the index of the most selective filter column, which holds the other filter
+//!   columns too. A short list (at most [`SORT_APART_MAX`]) is then read from that index and
+//!   sorted; a long one is read in order from the sort column's index, which also holds every
+//!   filter column, so the devices it skips are never read.
+
+use crate::audit::escape_like;
+use crate::codec::ip_sort_text;
+use crate::error::Result;
+use crate::inventory::{DeviceFilter, DevicePage, DeviceSort, IdDeviceRow};
+use otsensor_core::device::Attributes;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
+
+/// Longest filtered list whose page is read from the filter's index and sorted apart; a longer
+/// one is read in order from the sort index (measured at 100,000 devices: sorting 5,000 index
+/// entries apart costs about what walking the whole sort index does).
+const SORT_APART_MAX: u64 = 5_000;
+
+/// The filters as the indexes hold them.
+#[derive(Debug, Default)]
+struct Narrow {
+    /// `devices.type`.
+    device_type: Option<&'static str>,
+    /// The stored vendors that contain the vendor filter's text (JSON array).
+    vendors: Option<String>,
+    /// The stored `protocols` arrays that hold the protocol filter's protocol (JSON array).
+    protocol_sets: Option<String>,
+    /// First and last `ip_sort` of the subnet.
+    subnet: Option<(String, String)>,
+    /// Only devices without a parent.
+    top_level: bool,
+}
+
+impl Narrow {
+    /// The filter column index to count on (and to read a short list from): the most selective
+    /// one the filter uses, or none.
+    fn index(&self) -> Option<&'static str> {
+        if self.subnet.is_some() {
+            Some("devices_by_ip")
+        } else if self.device_type.is_some() {
+            Some("devices_by_type")
+        } else if self.vendors.is_some() {
+            Some("devices_by_vendor")
+        } else if self.protocol_sets.is_some() {
+            Some("devices_by_protocols")
+        } else {
+            None
+        }
+    }
+
+    /// Appends ` AND ...` for each filter to `query`.
+    fn push_to(&self, query: &mut QueryBuilder<'_, Sqlite>) {
+        if let Some(t) = self.device_type {
+            query.push(" AND d.type = ").push_bind(t);
+        }
+        if let Some(v) = &self.vendors {
+            query
+                .push(" AND d.vendor IN (SELECT value FROM json_each(")
+                .push_bind(v.clone())
+                .push("))");
+        }
+        if let Some(p) = &self.protocol_sets {
+            query
+                .push(" AND d.protocols IN (SELECT value FROM json_each(")
+                .push_bind(p.clone())
+                .push("))");
+        }
+        if let Some((first, last)) = &self.subnet {
+            query
+                .push(" AND d.ip_sort BETWEEN ")
+                .push_bind(first.clone())
+                .push(" AND ")
+                .push_bind(last.clone());
+        }
+        if self.top_level {
+            query.push(" AND d.parent_id IS NULL");
+        }
+    }
+}
+
+/// A page of the devices matching `filter`, ordered by `sort` (then by key).
+pub(crate) async fn select_page(
+    pool: &SqlitePool,
+    filter: &DeviceFilter,
+    sort: DeviceSort,
+    descending: bool,
+    offset: u64,
+    limit: u64,
+) -> Result<DevicePage> {
+    let window = Window {
+        offset,
+        limit,
+        sort_apart_max: SORT_APART_MAX,
+    };
+    select_window(pool, filter, Order { sort, descending }, window).await
+}
+
+/// Which part of the list to read, and how.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// Devices before the page.
+    offset: u64,
+    /// Devices on the page.
+    limit: u64,
+    /// Longest filtered list to sort apart ([`SORT_APART_MAX`]; tests vary it).
+    sort_apart_max: u64,
+}
+
+async fn select_window(
+    pool: &SqlitePool,
+    filter: &DeviceFilter,
+    order: Order,
+    window: Window,
+) -> Result<DevicePage> {
+    let mut tx = pool.begin().await?;
+    let page = select_in(&mut tx, filter, order, window).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+async fn select_in(
+    conn: &mut SqliteConnection,
+    filter: &DeviceFilter,
+    order: Order,
+    window: Window,
+) -> Result<DevicePage> {
+    let Some(narrow) = narrow(conn, filter).await? else {
+        return Ok(DevicePage {
+            devices: Vec::new(),
+            total: 0,
+        });
+    };
+    let (ids, total) = match &filter.text {
+        Some(text) => text_ids(conn, &narrow, text, order, window).await?,
+        None => narrow_ids(conn, &narrow, order, window).await?,
+    };
+    Ok(DevicePage {
+        devices: devices_by_ids(conn, &ids).await?,
+        total,
+    })
+}
+
+/// The filters as the indexes hold them; `None` when a vendor or protocol filter matches no
+/// stored value (then no device matches).
+async fn narrow(conn: &mut SqliteConnection, filter: &DeviceFilter) -> Result<Option<Narrow>> {
+    let mut narrow = Narrow {
+        device_type: filter.device_type.map(|t| t.name()),
+        subnet: filter
+            .subnet
+            .map(|net| (ip_sort_text(net.network()), ip_sort_text(net.broadcast()))),
+        top_level: filter.top_level,
+        ..Narrow::default()
+    };
+    if let Some(vendor) = &filter.vendor {
+        let sql = format!(
+            "{} SELECT x FROM v WHERE x LIKE $1 ESCAPE '\\'",
+            distinct_values("vendor", "devices_by_vendor")
+        );
+        let values: Vec<String> = sqlx::query_scalar(&sql)
+            .bind(format!("%{}%", escape_like(vendor)))
+            .fetch_all(&mut *conn)
+            .await?;
+        if values.is_empty() {
+            return Ok(None);
+        }
+        narrow.vendors = Some(json_array(&values));
+    }
+    if let Some(protocol) = filter.protocol {
+        let sql = format!(
+            "{} SELECT x FROM v WHERE EXISTS (SELECT 1 FROM json_each(v.x) p WHERE p.value = $1)",
+            distinct_values("protocols", "devices_by_protocols")
+        );
+        let values: Vec<String> = sqlx::query_scalar(&sql)
+            .bind(protocol.name())
+            .fetch_all(&mut *conn)
+            .await?;
+        if values.is_empty() {
+            return Ok(None);
+        }
+        narrow.protocol_sets = Some(json_array(&values));
+    }
+    Ok(Some(narrow))
+}
+
+/// A CTE `v(x)` of the distinct non-null values of `column`, found by seeking `index` (whose
+/// first column it is) once per value rather than reading every entry.
+fn distinct_values(column: &str, index: &str) -> String {
+    format!(
+        "WITH RECURSIVE v(x) AS ( \
+             SELECT (SELECT {column} FROM devices INDEXED BY {index} \
+                     WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1) \
+             UNION ALL \
+             SELECT (SELECT {column} FROM devices INDEXED BY {index} \
+                     WHERE {column} > v.x ORDER BY {column} LIMIT 1) \
+             FROM v WHERE v.x IS NOT NULL)"
+    )
+}
+
+/// `values` as a JSON array of strings.
+fn json_array(values: &[String]) -> String {
+    serde_json::Value::from(values.to_vec()).to_string()
+}
+
+/// The order of the list.
+#[derive(Debug, Clone, Copy)]
+struct Order {
+    sort: DeviceSort,
+    descending: bool,
+}
+
+impl Order {
+    /// ` ORDER BY ...`: absent values last whichever the direction; then the key, so a parent
+    /// precedes its modules; then the row id.
+    fn clause(self) -> String {
+        let column = self.sort.column();
+        let direction = if self.descending { "DESC" } else { "ASC" };
+        format!(" ORDER BY ({column} IS NULL), {column} {direction}, d.key {direction}, d.id")
+    }
+
+    /// The index that holds the devices in this order with every filter column.
+    fn index(self) -> String {
+        let direction = if self.descending { "desc" } else { "asc" };
+        format!("devices_list_{}_{direction}", self.sort.index_name())
+    }
+}
+
+/// Appends ` LIMIT .. OFFSET ..`.
+fn push_window(query: &mut QueryBuilder<'_, Sqlite>, window: Window) {
+    query
+        .push(" LIMIT ")
+        .push_bind(i64::try_from(window.limit).unwrap_or(i64::MAX))
+        .push(" OFFSET ")
+        .push_bind(i64::try_from(window.offset).unwrap_or(i64::MAX));
+}
+
+/// The page's ids and the total, without a text search.
+async fn narrow_ids(
+    conn: &mut SqliteConnection,
+    narrow: &Narrow,
+    order: Order,
+    window: Window,
+) -> Result<(Vec<i64>, u64)> {
+    let filter_index = narrow.index();
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM devices d");
+    if let Some(index) = filter_index {
+        count.push(format!(" INDEXED BY {index}"));
+    }
+    count.push(" WHERE 1 = 1");
+    narrow.push_to(&mut count);
+    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+    let total = u64::try_from(total).unwrap_or(0);
+    if window.offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    let index = match filter_index {
+        Some(index) if total <= window.sort_apart_max => index.to_string(),
+        _ => order.index(),
+    };
+    let mut page = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT d.id FROM devices d INDEXED BY {index} WHERE 1 = 1"
+    ));
+    narrow.push_to(&mut page);
+    page.push(order.clause());
+    push_window(&mut page, window);
+    let ids: Vec<i64> = page.build_query_scalar().fetch_all(&mut *conn).await?;
+    Ok((ids, total))
+}
+
+/// The page's ids and the total, with the text search `text` (and the other filters).
+async fn text_ids(
+    conn: &mut SqliteConnection,
+    narrow: &Narrow,
+    text: &str,
+    order: Order,
+    window: Window,
+) -> Result<(Vec<i64>, u64)> {
+    let terms = search_terms(text);
+    let pattern = format!("%{}%", escape_like(text));
+    let matching = |select: &str| {
+        let mut query = QueryBuilder::<Sqlite>::new(select);
+        query.push(" FROM devices d WHERE 1 = 1");
+        if let Some(terms) = &terms {
+            query
+                .push(
+                    " AND d.id IN (SELECT rowid FROM device_search \
+                     WHERE device_search MATCH ",
+                )
+                .push_bind(terms.clone())
+                .push(")");
+        }
+        query
+            .push(" AND (d.key LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR d.attributes LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\')");
+        narrow.push_to(&mut query);
+        query
+    };
+    let mut page = matching("SELECT d.id, COUNT(*) OVER ()");
+    page.push(order.clause());
+    push_window(&mut page, window);
+    let rows: Vec<(i64, i64)> = page.build_query_as().fetch_all(&mut *conn).await?;
+    let total = match rows.first() {
+        Some((_, total)) => *total,
+        None if window.offset == 0 => 0,
+        None => {
+            matching("SELECT COUNT(*)")
+                .build_query_scalar()
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    let ids = rows.into_iter().map(|(id, _)| id).collect();
+    Ok((ids, u64::try_from(total).unwrap_or(0)))
+}
+
+/// The FTS5 query for the devices whose key or attributes may contain `text` (any case): every
+/// distinct trigram of the text, each quoted, all required. `None` when the trigram index cannot
+/// narrow the search: a text under three characters, one with a NUL, or one whose trigrams all
+/// occur in every device's attribute JSON (its field names).
+fn search_terms(text: &str) -> Option<String> {
+    if text.contains('\0') {
+        return None;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let everywhere = structural_trigrams();
+    let trigrams: BTreeSet<String> = chars
+        .windows(3)
+        .map(|w| w.iter().collect::<String>())
+        .filter(|t| !everywhere.contains(&t.to_ascii_lowercase()))
+        .collect();
+    if trigrams.is_empty() {
+        return None;
+    }
+    let quoted: Vec<String> = trigrams
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    Some(quoted.join(" "))
+}
+
+/// The lower-case trigrams of the attribute JSON with no attribute set: field names and
+/// punctuation that every device's JSON holds, so they narrow nothing (and their index entries
+/// are the longest to read).
+fn structural_trigrams() -> &'static HashSet<String> {
+    static TRIGRAMS: OnceLock<HashSet<String>> = OnceLock::new();
+    TRIGRAMS.get_or_init(|| {
+        let json = serde_json::to_string(&Attributes::default()).unwrap_or_default();
+        let chars: Vec<char> = json.to_ascii_lowercase().chars().collect();
+        chars
+            .windows(3)
+            .map(|w| w.iter().collect::<String>())
+            .collect()
+    })
+}
+
+/// The devices with row ids `ids`, in that order.
+async fn devices_by_ids(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+) -> Result<Vec<crate::StoredDevice>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT d.id, d.parent_id, {} FROM devices d \
+         WHERE d.id IN (SELECT value FROM json_each($1))",
+        crate::devices::DEVICE_COLUMNS
+    );
+    let list = serde_json::Value::from(ids.to_vec()).to_string();
+    let rows: Vec<IdDeviceRow> = sqlx::query_as(&sql)
+        .bind(list)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut by_id: HashMap<i64, IdDeviceRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    ids.iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(IdDeviceRow::into_stored)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+    use crate::inventory::plain;
+    use jiff::Timestamp;
+    use otsensor_core::{Device, DeviceKey, DeviceType, Protocol};
+
+    #[test]
+    fn search_terms_are_the_quoted_trigrams_that_narrow() {
+        assert_eq!(search_terms("ab"), None);
+        assert_eq!(search_terms("a\0bcd"), None);
+        // field names are in every device's JSON
+        assert_eq!(search_terms("vendor"), None);
+        assert_eq!(
+            search_terms("CPU 1516").as_deref(),
+            Some(r#"" 15" "151" "516" "CPU" "PU " "U 1""#)
+        );
+        assert_eq!(search_terms(r#"a"bc"#).as_deref(), Some(r#""""bc" "a""b""#));
+    }
+
+    /// A small deterministic generator (no dependency for a test).
+    struct Dice(u64);
+
+    impl Dice {
+        fn roll(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) % n as u64) as usize
+        }
+
+        fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+            items[self.roll(items.len())].clone()
+        }
+    }
+
+    const VENDORS: [Option<&str>; 7] = [
+        None,
+        Some("Siemens"),
+        Some("Siemens Building Technologies"),
+        Some("Müller GmbH"),
+        Some(r"50%_Off\Corp"),
+        Some("Rockwell Automation/Allen-Bradley"),
+        Some("STÖSSEL ＡＢＣ"),
+    ];
+    const NAMES: [Option<&str>; 7] = [
+        None,
+        Some("SIMATIC 1"),
+        Some("Stößel-ÄÖ"),
+        Some("\u{212a}elvin"),
+        Some("ahu-\"7\""),
+        Some("line 3 / CPU 1516"),
+        Some("z"),
+    ];
+    const MODELS: [Option<&str>; 5] = [
+        None,
+        Some("CPU 1516-3 PN/DP"),
+        Some("cpu 315-2 pn/dp"),
+        Some("1756-IB16/A"),
+        Some("VAV-BOX 100%"),
+    ];
+    const TYPES: [Option<DeviceType>; 5] = [
+        None,
+        Some(DeviceType::Plc),
+        Some(DeviceType::IoModule),
+        Some(DeviceType::Switch),
+        Some(DeviceType::Other),
+    ];
+    const PROTOCOLS: [Protocol; 4] = [
+        Protocol::S7,
+        Protocol::Modbus,
+        Protocol::Snmp,
+        Protocol::Wmi,
+    ];
+
+    fn random_device(dice: &mut Dice, key: DeviceKey) -> Device {
+        let mut d = Device::new(key, Timestamp::from_second(1_750_000_000).unwrap());
+        d.first_seen = Timestamp::from_second(1_750_000_000 + dice.roll(50) as i64).unwrap();
+        d.last_seen = Timestamp::from_second(1_760_000_000 + dice.roll(50) as i64).unwrap();
+        let a = &mut d.attributes;
+        a.vendor = dice.pick(&VENDORS).map(str::to_string);
+        a.name = dice.pick(&NAMES).map(str::to_string);
+        a.model = dice.pick(&MODELS).map(str::to_string);
+        a.device_type = dice.pick(&TYPES);
+        for p in PROTOCOLS {
+            if dice.roll(3) == 0 {
+                a.protocols.insert(p);
+            }
+        }
+        d
+    }
+
+    /// A store with devices of every kind the filters tell apart: top level and sub-devices,
+    /// IPv4 in a few /24s, MAC-only ones (no address), absent values, non-ASCII and LIKE
+    /// wildcards in the text; written by the store, rewritten with other attributes, and some
+    /// rows written without the `protocols` column (as another writer might).
+    async fn mixed_store(dir: &std::path::Path) -> Store {
+        let store = Store::open(dir).await.unwrap();
+        let mut dice = Dice(7);
+        let mut conn = store.pool.acquire().await.unwrap();
+        let mut keys = Vec::new();
+        for n in 0..240u32 {
+            let key: DeviceKey = if n % 40 == 39 {
+                format!("mac:00:1b:1b:00:00:{:02x}", n % 256)
+                    .parse()
+                    .unwrap()
+            } else {
+                format!("ip:127.31.{}.{}", n % 3, 1 + n / 3)
+                    .parse()
+                    .unwrap()
+            };
+            let device = random_device(&mut dice, key.clone());
+            let id = crate::devices::upsert(&mut conn, &device, None)
+                .await
+                .unwrap();
+            keys.push(key.clone());
+            for slot in 0..dice.roll(4) {
+                let child = key.child(format!("slot:{slot}").parse().unwrap());
+                let sub = random_device(&mut dice, child.clone());
+                crate::devices::upsert(&mut conn, &sub, Some(id))
+                    .await
+                    .unwrap();
+                keys.push(child);
+            }
+        }
+        // rewritten: other attributes (the update triggers), the same ones (no change)
+        for key in keys.iter().step_by(5) {
+            let parent = match key.parent() {
+                Some(p) => crate::devices::device_id(&mut conn, p).await.unwrap(),
+                None => None,
+            };
+            let device = random_device(&mut dice, key.clone());
+            crate::devices::upsert(&mut conn, &device, parent)
+                .await
+                .unwrap();
+            crate::devices::upsert(&mut conn, &device, parent)
+                .await
+                .unwrap();
+        }
+        // written by someone else, without `protocols`: the insert trigger fills it
+        for n in 0..12u32 {
+            let device = random_device(&mut dice, format!("ip:127.31.9.{n}").parse().unwrap());
+            sqlx::query(
+                "INSERT INTO devices (key, ip, vendor, type, name, attributes, first_seen, \
+                 last_seen, ip_sort) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(device.key.to_string())
+            .bind(format!("127.31.9.{n}"))
+            .bind(device.attributes.vendor.clone())
+            .bind(device.attributes.device_type.map(|t| t.name()))
+            .bind(device.attributes.name.clone())
+            .bind(serde_json::to_string(&device.attributes).unwrap())
+            .bind(crate::codec::time_text(device.first_seen))
+            .bind(crate::codec::time_text(device.last_seen))
+            .bind(ip_sort_text(device.ip().unwrap()))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        }
+        drop(conn);
+        store
+    }
+
+    fn filters() -> Vec<DeviceFilter> {
+        let mut out = vec![DeviceFilter::default()];
+        let text = |t: &str| Some(t.to_string());
+        for vendor in [
+            "siemens", "SIEMENS", "%", "_", r"\", "ü", "Ü", "gmbh", "nope", "Ö",
+        ] {
+            out.push(DeviceFilter {
+                vendor: text(vendor),
+                ..Default::default()
+            });
+        }
+        for t in TYPES.into_iter().flatten() {
+            out.push(DeviceFilter {
+                device_type: Some(t),
+                ..Default::default()
+            });
+        }
+        for p in [Protocol::S7, Protocol::Wmi, Protocol::Bacnet] {
+            out.push(DeviceFilter {
+                protocol: Some(p),
+                ..Default::default()
+            });
+        }
+        for net in [
+            "127.31.1.0/24",
+            "127.31.0.7/32",
+            "127.0.0.0/8",
+            "::/0",
+            "127.31.200.0/24",
+        ] {
+            out.push(DeviceFilter {
+                subnet: Some(net.parse().unwrap()),
+                ..Default::default()
+            });
+        }
+        for q in [
+            "cpu 1516",
+            "CPU",
+            "pn/dp",
+            "ä",
+            "Stößel",
+            "ößel",
+            "%",
+            "50%_",
+            r"f\C",
+            "vendor",
+            "null",
+            "ab",
+            "\"name\":\"ahu",
+            "k",
+            "kelvin",
+            "ＡＢＣ",
+            "abc",
+            "127.31.2.",
+            "slot:1",
+            "mac:00",
+            "\"7\"",
+            "100%",
+            "nothing here",
+            "s7\"",
+        ] {
+            out.push(DeviceFilter {
+                text: text(q),
+                ..Default::default()
+            });
+        }
+        let mut combined = vec![
+            DeviceFilter {
+                device_type: Some(DeviceType::Plc),
+                vendor: text("siemens"),
+                ..Default::default()
+            },
+            DeviceFilter {
+                protocol: Some(Protocol::S7),
+                subnet: Some("127.31.2.0/24".parse().unwrap()),
+                ..Default::default()
+            },
+            DeviceFilter {
+                text: text("cpu"),
+                device_type: Some(DeviceType::Plc),
+                protocol: Some(Protocol::Modbus),
+                ..Default::default()
+            },
+            DeviceFilter {
+                text: text("siemens"),
+                vendor: text("building"),
+                subnet: Some("127.31.0.0/16".parse().unwrap()),
+                ..Default::default()
+            },
+        ];
+        out.append(&mut combined);
+        let top: Vec<DeviceFilter> = out
+            .iter()
+            .map(|f| DeviceFilter {
+                top_level: true,
+                ..f.clone()
+            })
+            .collect();
+        out.extend(top);
+        out
+    }
+
+    const SORTS: [DeviceSort; 6] = [
+        DeviceSort::Ip,
+        DeviceSort::Vendor,
+        DeviceSort::Type,
+        DeviceSort::Name,
+        DeviceSort::FirstSeen,
+        DeviceSort::LastSeen,
+    ];
+
+    #[tokio::test]
+    async fn every_filter_sort_and_page_gives_what_the_plain_query_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = mixed_store(dir.path()).await;
+        let all = plain::select_page(
+            &store.pool,
+            &DeviceFilter::default(),
+            DeviceSort::Ip,
+            false,
+            0,
+            10_000,
+        )
+        .await
+        .unwrap();
+        assert!(all.total > 500, "{} devices", all.total);
+        let mut compared = 0;
+        let mut matched = 0;
+        for filter in filters() {
+            for sort in SORTS {
+                for descending in [false, true] {
+                    for (offset, limit) in [(0, 50), (3, 7), (0, 1000), (60, 25), (5000, 10)] {
+                        let want = plain::select_page(
+                            &store.pool,
+                            &filter,
+                            sort,
+                            descending,
+                            offset,
+                            limit,
+                        )
+                        .await
+                        .unwrap();
+                        for sort_apart_max in [0, u64::MAX] {
+                            let window = Window {
+                                offset,
+                                limit,
+                                sort_apart_max,
+                            };
+                            let got = select_window(
+                                &store.pool,
+                                &filter,
+                                Order { sort, descending },
+                                window,
+                            )
+                            .await
+                            .unwrap();
+                            assert_eq!(
+                                got, want,
+                                "{filter:?} sorted by {sort:?} desc={descending} \
+                                 offset {offset} limit {limit} sort apart <= {sort_apart_max}"
+                            );
+                            compared += 1;
+                        }
+                        matched += usize::from(want.total > 0);
+                    }
+                }
+            }
+        }
+        assert!(compared > 8_000, "{compared} pages compared");
+        assert!(
+            matched > compared / 6,
+            "{matched} of the filters match devices"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_derived_columns_follow_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = mixed_store(dir.path()).await;
+        let stale: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM devices \
+             WHERE protocols IS NOT json_extract(attributes, '$.protocols')",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(stale, 0);
+        // the search index holds exactly the current key and attributes of every device:
+        // FTS5's own check, with the expected content given for a contentless table
+        let devices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let indexed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM device_search WHERE device_search MATCH '\"127\"'",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        let keyed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE key LIKE '%127%'")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert!(
+            indexed >= keyed && indexed <= devices,
+            "{indexed} {keyed} {devices}"
+        );
+        // an attribute removed is no longer found
+        let mut conn = store.pool.acquire().await.unwrap();
+        let key: DeviceKey = "ip:127.31.0.1".parse().unwrap();
+        let mut device = crate::devices::select_by_keys(&mut conn, std::slice::from_ref(&key))
+            .await
+            .unwrap()
+            .remove(&key)
+            .unwrap();
+        device.attributes.model = Some("Unique-Model-XYZ".into());
+        crate::devices::upsert(&mut conn, &device, None)
+            .await
+            .unwrap();
+        drop(conn);
+        let find = |q: &str| DeviceFilter {
+            text: Some(q.to_string()),
+            ..Default::default()
+        };
+        let page = store
+            .list_devices(&find("unique-model-xyz"), DeviceSort::Ip, false, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.total, 1);
+        let mut conn = store.pool.acquire().await.unwrap();
+        device.attributes.model = Some("Other".into());
+        crate::devices::upsert(&mut conn, &device, None)
+            .await
+            .unwrap();
+        drop(conn);
+        let page = store
+            .list_devices(&find("unique-model-xyz"), DeviceSort::Ip, false, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.total, 0);
+    }
+}
