@@ -11,10 +11,10 @@
 -- 3. Index per filter column (type, vendor, protocols, ip_sort) holding the other filter columns
 --    and every sort column: the total of a filtered list, and the page of a short one (sorted
 --    apart), read from the index alone.
--- 4. `device_search`: a trigram index (FTS5, contentless, no positions) of each device's key and
---    attribute JSON, kept by triggers. The text search asks it for the devices holding every
---    trigram of the text, then checks those with the LIKE it always used: same results, without
---    reading the devices that cannot match.
+-- 4. `device_search`: a trigram index (FTS5, contentless, with positions) of each device's key
+--    and attribute values, kept by triggers: the text search finds the devices whose key or
+--    attribute JSON contains the text as a phrase query, exactly (see below), without reading
+--    any device.
 
 ALTER TABLE devices ADD COLUMN protocols TEXT;
 UPDATE devices SET protocols = json_extract(attributes, '$.protocols');
@@ -82,27 +82,87 @@ CREATE INDEX devices_by_protocols ON devices
 CREATE INDEX devices_by_ip ON devices
     (ip_sort, parent_id, type, vendor, protocols, name, first_seen, last_seen, key);
 
+-- The text the search index holds for a device's attributes: the attribute JSON without the
+-- field names below (and without those whose value is null), ASCII letters in lower case, as
+-- SQLite's lower() makes them. A search text that contains none of `"`, `:`, `,`, braces,
+-- brackets or a backslash, and is no part of one of these names nor of null/true/false, occurs
+-- in the JSON (LIKE: any case of ASCII letters) exactly when its lower case occurs in this text:
+-- what is removed ends before a quote and starts after `{` or `,`, which such a text cannot
+-- reach across. store::listing holds a text to these rules (reading the names from
+-- device_search_omitted) and searches any other text the plain way.
+CREATE TABLE device_search_omitted (name TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO device_search_omitted (name) VALUES
+    ('mac'), ('name'), ('fqdn'), ('fqdn_looked_up'), ('type'), ('vendor'), ('model'), ('product_name'), ('product_code'), ('firmware'), ('hardware'), ('serial'), ('plc_mode'), ('vendor_url'), ('application'), ('software_version'), ('location'), ('description'), ('vendor_id'), ('bacnet_instance'), ('type_name'), ('reported_ip'), ('status'), ('os'), ('domain'), ('interfaces'), ('hotfixes'), ('software'), ('protocols'), ('version'), ('build'), ('service_pack'), ('architecture'), ('installed'), ('last_boot');
+
+CREATE VIEW device_search_text (id, key, attributes) AS SELECT id, lower(key),
+    lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(attributes
+        , '"mac":null,', ''), '"mac":', '"')
+        , '"name":null,', ''), '"name":', '"')
+        , '"fqdn":null,', ''), '"fqdn":', '"')
+        , '"fqdn_looked_up":null,', ''), '"fqdn_looked_up":', '"')
+        , '"type":null,', ''), '"type":', '"')
+        , '"vendor":null,', ''), '"vendor":', '"')
+        , '"model":null,', ''), '"model":', '"')
+        , '"product_name":null,', ''), '"product_name":', '"')
+        , '"product_code":null,', ''), '"product_code":', '"')
+        , '"firmware":null,', ''), '"firmware":', '"')
+        , '"hardware":null,', ''), '"hardware":', '"')
+        , '"serial":null,', ''), '"serial":', '"')
+        , '"plc_mode":null,', ''), '"plc_mode":', '"')
+        , '"vendor_url":null,', ''), '"vendor_url":', '"')
+        , '"application":null,', ''), '"application":', '"')
+        , '"software_version":null,', ''), '"software_version":', '"')
+        , '"location":null,', ''), '"location":', '"')
+        , '"description":null,', ''), '"description":', '"')
+        , '"vendor_id":null,', ''), '"vendor_id":', '"')
+        , '"bacnet_instance":null,', ''), '"bacnet_instance":', '"')
+        , '"type_name":null,', ''), '"type_name":', '"')
+        , '"reported_ip":null,', ''), '"reported_ip":', '"')
+        , '"status":null,', ''), '"status":', '"')
+        , '"os":null,', ''), '"os":', '"')
+        , '"domain":null,', ''), '"domain":', '"')
+        , '"interfaces":null,', ''), '"interfaces":', '"')
+        , '"hotfixes":null,', ''), '"hotfixes":', '"')
+        , '"software":null,', ''), '"software":', '"')
+        , '"protocols":null,', ''), '"protocols":', '"')
+        , '"version":null,', ''), '"version":', '"')
+        , '"build":null,', ''), '"build":', '"')
+        , '"service_pack":null,', ''), '"service_pack":', '"')
+        , '"architecture":null,', ''), '"architecture":', '"')
+        , '"installed":null,', ''), '"installed":', '"')
+        , '"last_boot":null,', ''), '"last_boot":', '"'))
+FROM devices;
+
+-- Trigrams with their positions (a phrase query is then an exact substring test), no content
+-- of its own: key and attributes as device_search_text gives them.
 CREATE VIRTUAL TABLE device_search USING fts5(
-    key, attributes, content = '', detail = none, columnsize = 0,
-    tokenize = 'trigram case_sensitive 0'
+    key, attributes, content = '', columnsize = 0, tokenize = 'trigram case_sensitive 1'
 );
-INSERT INTO device_search (rowid, key, attributes) SELECT id, key, attributes FROM devices;
+INSERT INTO device_search (rowid, key, attributes) SELECT id, key, attributes FROM device_search_text;
 
 CREATE TRIGGER device_search_insert AFTER INSERT ON devices
 BEGIN
-    INSERT INTO device_search (rowid, key, attributes) VALUES (new.id, new.key, new.attributes);
+    INSERT INTO device_search (rowid, key, attributes)
+        SELECT id, key, attributes FROM device_search_text WHERE id = new.id;
 END;
 
-CREATE TRIGGER device_search_update AFTER UPDATE OF id, key, attributes ON devices
+-- a contentless index forgets a row given the text it was given
+CREATE TRIGGER device_search_update_old BEFORE UPDATE OF id, key, attributes ON devices
 WHEN old.id IS NOT new.id OR old.key IS NOT new.key OR old.attributes IS NOT new.attributes
 BEGIN
     INSERT INTO device_search (device_search, rowid, key, attributes)
-        VALUES ('delete', old.id, old.key, old.attributes);
-    INSERT INTO device_search (rowid, key, attributes) VALUES (new.id, new.key, new.attributes);
+        SELECT 'delete', id, key, attributes FROM device_search_text WHERE id = old.id;
 END;
 
-CREATE TRIGGER device_search_delete AFTER DELETE ON devices
+CREATE TRIGGER device_search_update_new AFTER UPDATE OF id, key, attributes ON devices
+WHEN old.id IS NOT new.id OR old.key IS NOT new.key OR old.attributes IS NOT new.attributes
+BEGIN
+    INSERT INTO device_search (rowid, key, attributes)
+        SELECT id, key, attributes FROM device_search_text WHERE id = new.id;
+END;
+
+CREATE TRIGGER device_search_delete BEFORE DELETE ON devices
 BEGIN
     INSERT INTO device_search (device_search, rowid, key, attributes)
-        VALUES ('delete', old.id, old.key, old.attributes);
+        SELECT 'delete', id, key, attributes FROM device_search_text WHERE id = old.id;
 END;

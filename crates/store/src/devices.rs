@@ -82,10 +82,10 @@ const KEYS_PER_QUERY: usize = 500;
 /// The columns of `devices` that make up a [`Device`].
 #[derive(sqlx::FromRow)]
 pub(crate) struct DeviceRow {
-    key: String,
-    attributes: String,
-    first_seen: String,
-    last_seen: String,
+    pub(crate) key: String,
+    pub(crate) attributes: String,
+    pub(crate) first_seen: String,
+    pub(crate) last_seen: String,
 }
 
 impl DeviceRow {

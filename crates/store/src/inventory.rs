@@ -209,9 +209,11 @@ impl Store {
 pub(crate) struct IdDeviceRow {
     /// Its row id.
     pub(crate) id: i64,
-    parent_id: Option<i64>,
+    /// Its parent's row id.
+    pub(crate) parent_id: Option<i64>,
+    /// The device's columns.
     #[sqlx(flatten)]
-    device: DeviceRow,
+    pub(crate) device: DeviceRow,
 }
 
 impl IdDeviceRow {

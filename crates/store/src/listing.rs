@@ -18,25 +18,30 @@
 
 use crate::audit::escape_like;
 use crate::codec::ip_sort_text;
-use crate::error::Result;
+use crate::devices::DeviceRow;
+use crate::error::{Failure, Result};
 use crate::inventory::{DeviceFilter, DevicePage, DeviceSort, IdDeviceRow};
-use otsensor_core::device::Attributes;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::OnceLock;
+use std::collections::HashMap;
 
 /// Longest filtered list whose page is read from the filter's index and sorted apart; a longer
 /// one is read in order from the sort index (measured at 100,000 devices: sorting 5,000 index
 /// entries apart costs about what walking the whole sort index does).
 const SORT_APART_MAX: u64 = 5_000;
 
+/// Longest text-search result whose page is read by row id and sorted apart (each match costs
+/// a read of its device); a longer one walks the sort index, testing each entry's id against the
+/// matches.
+const TEXT_SORT_APART_MAX: u64 = 2_000;
+
 /// The filters as the indexes hold them.
 #[derive(Debug, Default)]
 struct Narrow {
     /// `devices.type`.
     device_type: Option<&'static str>,
-    /// The stored vendors that contain the vendor filter's text (JSON array).
-    vendors: Option<String>,
+    /// The stored vendors that contain the vendor filter's text: the JSON array, the least and
+    /// the greatest.
+    vendors: Option<(String, String, String)>,
     /// The stored `protocols` arrays that hold the protocol filter's protocol (JSON array).
     protocol_sets: Option<String>,
     /// First and last `ip_sort` of the subnet.
@@ -62,34 +67,100 @@ impl Narrow {
         }
     }
 
-    /// Appends ` AND ...` for each filter to `query`.
-    fn push_to(&self, query: &mut QueryBuilder<'_, Sqlite>) {
+    /// No filter at all.
+    fn is_empty(&self) -> bool {
+        self.device_type.is_none()
+            && self.vendors.is_none()
+            && self.protocol_sets.is_none()
+            && self.subnet.is_none()
+            && !self.top_level
+    }
+
+    /// Appends ` AND ...` for each filter to `query`. With `walk`, each test is written so
+    /// that SQLite cannot seek an index with it (`+column`): the query walks its index in order
+    /// and tests the entries.
+    fn push_to(&self, query: &mut QueryBuilder<'_, Sqlite>, walk: bool) {
+        let plus = if walk { "+" } else { "" };
         if let Some(t) = self.device_type {
-            query.push(" AND d.type = ").push_bind(t);
+            query.push(format!(" AND {plus}d.type = ")).push_bind(t);
         }
-        if let Some(v) = &self.vendors {
+        if let Some((list, _, _)) = &self.vendors {
             query
-                .push(" AND d.vendor IN (SELECT value FROM json_each(")
-                .push_bind(v.clone())
+                .push(format!(
+                    " AND {plus}d.vendor IN (SELECT value FROM json_each("
+                ))
+                .push_bind(list.clone())
                 .push("))");
         }
         if let Some(p) = &self.protocol_sets {
             query
-                .push(" AND d.protocols IN (SELECT value FROM json_each(")
+                .push(format!(
+                    " AND {plus}d.protocols IN (SELECT value FROM json_each("
+                ))
                 .push_bind(p.clone())
                 .push("))");
         }
         if let Some((first, last)) = &self.subnet {
             query
-                .push(" AND d.ip_sort BETWEEN ")
+                .push(format!(" AND {plus}d.ip_sort BETWEEN "))
                 .push_bind(first.clone())
                 .push(" AND ")
                 .push_bind(last.clone());
         }
         if self.top_level {
-            query.push(" AND d.parent_id IS NULL");
+            query.push(format!(" AND {plus}d.parent_id IS NULL"));
         }
     }
+
+    /// The range of the sort column that a filter on that same column allows (type, vendor,
+    /// subnet for the address): every matching device has a value there, none is absent.
+    fn pinned(&self, sort: DeviceSort) -> Option<(String, String)> {
+        match sort {
+            DeviceSort::Type => self.device_type.map(|t| (t.to_string(), t.to_string())),
+            DeviceSort::Vendor => self
+                .vendors
+                .as_ref()
+                .map(|(_, least, greatest)| (least.clone(), greatest.clone())),
+            DeviceSort::Ip => self.subnet.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// Appends the FROM and WHERE of a walk of the sort index in order (`filter` tests, already
+/// written, come after `extra`), and its ORDER BY. When a filter pins the sort column to a
+/// range, the walk starts there: `(col IS NULL) = 0 AND col BETWEEN ..`, ordered by `col, key,
+/// id` (the same order, since no matching value is absent), which SQLite reads as a seek.
+fn push_walk(
+    query: &mut QueryBuilder<'_, Sqlite>,
+    narrow: &Narrow,
+    order: Order,
+    extra: impl FnOnce(&mut QueryBuilder<'_, Sqlite>),
+) {
+    query.push(format!(
+        " FROM devices d INDEXED BY {} WHERE 1 = 1",
+        order.index()
+    ));
+    let pinned = narrow.pinned(order.sort);
+    let column = order.sort.column();
+    if let Some((least, greatest)) = &pinned {
+        query
+            .push(format!(" AND ({column} IS NULL) = 0 AND {column} BETWEEN "))
+            .push_bind(least.clone())
+            .push(" AND ")
+            .push_bind(greatest.clone());
+    }
+    extra(query);
+    narrow.push_to(query, true);
+    match pinned {
+        Some(_) => {
+            let direction = order.direction();
+            query.push(format!(
+                " ORDER BY {column} {direction}, d.key {direction}, d.id"
+            ))
+        }
+        None => query.push(order.clause()),
+    };
 }
 
 /// A page of the devices matching `filter`, ordered by `sort` (then by key).
@@ -144,13 +215,13 @@ async fn select_in(
             total: 0,
         });
     };
-    let (ids, total) = match &filter.text {
+    let ids = match &filter.text {
         Some(text) => text_ids(conn, &narrow, text, order, window).await?,
         None => narrow_ids(conn, &narrow, order, window).await?,
     };
     Ok(DevicePage {
         devices: devices_by_ids(conn, &ids).await?,
-        total,
+        total: ids.total,
     })
 }
 
@@ -177,7 +248,9 @@ async fn narrow(conn: &mut SqliteConnection, filter: &DeviceFilter) -> Result<Op
         if values.is_empty() {
             return Ok(None);
         }
-        narrow.vendors = Some(json_array(&values));
+        let least = values.iter().min().cloned().unwrap_or_default();
+        let greatest = values.iter().max().cloned().unwrap_or_default();
+        narrow.vendors = Some((json_array(&values), least, greatest));
     }
     if let Some(protocol) = filter.protocol {
         let sql = format!(
@@ -227,8 +300,13 @@ impl Order {
     /// precedes its modules; then the row id.
     fn clause(self) -> String {
         let column = self.sort.column();
-        let direction = if self.descending { "DESC" } else { "ASC" };
+        let direction = self.direction();
         format!(" ORDER BY ({column} IS NULL), {column} {direction}, d.key {direction}, d.id")
+    }
+
+    /// `ASC` or `DESC`.
+    fn direction(self) -> &'static str {
+        if self.descending { "DESC" } else { "ASC" }
     }
 
     /// The index that holds the devices in this order with every filter column.
@@ -247,37 +325,73 @@ fn push_window(query: &mut QueryBuilder<'_, Sqlite>, window: Window) {
         .push_bind(i64::try_from(window.offset).unwrap_or(i64::MAX));
 }
 
+/// The row ids of a page in page order, as the JSON array SQLite wrote (one row to read rather
+/// than one per device, and the list the devices are then read by), with the list's total.
+struct PageIds {
+    /// `[id, ...]`.
+    json: String,
+    /// Devices matching the filter.
+    total: u64,
+}
+
+impl PageIds {
+    fn empty(total: u64) -> PageIds {
+        PageIds {
+            json: "[]".into(),
+            total,
+        }
+    }
+}
+
+/// Starts `SELECT <the page's ids as a JSON array>[, extra] FROM (SELECT <id and sort key>
+/// [, inner_extra]`; the caller adds the FROM, WHERE, ORDER BY and window of the inner query
+/// and the closing parenthesis.
+fn ids_query<'a>(order: Order, extra: &str, inner_extra: &str) -> QueryBuilder<'a, Sqlite> {
+    let column = order.sort.column();
+    let direction = order.direction();
+    QueryBuilder::new(format!(
+        "SELECT json_group_array(id ORDER BY sort_null, sort_value {direction}, \
+                sort_key {direction}, id){extra} \
+         FROM (SELECT d.id AS id, ({column} IS NULL) AS sort_null, {column} AS sort_value, \
+                      d.key AS sort_key{inner_extra}"
+    ))
+}
+
 /// The page's ids and the total, without a text search.
 async fn narrow_ids(
     conn: &mut SqliteConnection,
     narrow: &Narrow,
     order: Order,
     window: Window,
-) -> Result<(Vec<i64>, u64)> {
+) -> Result<PageIds> {
     let filter_index = narrow.index();
     let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM devices d");
     if let Some(index) = filter_index {
         count.push(format!(" INDEXED BY {index}"));
     }
-    count.push(" WHERE 1 = 1");
-    narrow.push_to(&mut count);
+    // without a WHERE, SQLite counts the smallest index's entries page by page
+    if !narrow.is_empty() {
+        count.push(" WHERE 1 = 1");
+        narrow.push_to(&mut count, false);
+    }
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
     let total = u64::try_from(total).unwrap_or(0);
     if window.offset >= total {
-        return Ok((Vec::new(), total));
+        return Ok(PageIds::empty(total));
     }
-    let index = match filter_index {
-        Some(index) if total <= window.sort_apart_max => index.to_string(),
-        _ => order.index(),
-    };
-    let mut page = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT d.id FROM devices d INDEXED BY {index} WHERE 1 = 1"
-    ));
-    narrow.push_to(&mut page);
-    page.push(order.clause());
+    let mut page = ids_query(order, "", "");
+    match filter_index {
+        Some(index) if total <= window.sort_apart_max && narrow.pinned(order.sort).is_none() => {
+            page.push(format!(" FROM devices d INDEXED BY {index} WHERE 1 = 1"));
+            narrow.push_to(&mut page, false);
+            page.push(order.clause());
+        }
+        _ => push_walk(&mut page, narrow, order, |_| {}),
+    }
     push_window(&mut page, window);
-    let ids: Vec<i64> = page.build_query_scalar().fetch_all(&mut *conn).await?;
-    Ok((ids, total))
+    page.push(")");
+    let json: String = page.build_query_scalar().fetch_one(&mut *conn).await?;
+    Ok(PageIds { json, total })
 }
 
 /// The page's ids and the total, with the text search `text` (and the other filters).
@@ -287,108 +401,181 @@ async fn text_ids(
     text: &str,
     order: Order,
     window: Window,
-) -> Result<(Vec<i64>, u64)> {
-    let terms = search_terms(text);
-    let pattern = format!("%{}%", escape_like(text));
-    let matching = |select: &str| {
-        let mut query = QueryBuilder::<Sqlite>::new(select);
-        query.push(" FROM devices d WHERE 1 = 1");
-        if let Some(terms) = &terms {
-            query
-                .push(
-                    " AND d.id IN (SELECT rowid FROM device_search \
-                     WHERE device_search MATCH ",
-                )
-                .push_bind(terms.clone())
-                .push(")");
-        }
+) -> Result<PageIds> {
+    let omitted: String =
+        sqlx::query_scalar("SELECT json_group_array(name) FROM device_search_omitted")
+            .fetch_one(&mut *conn)
+            .await?;
+    let omitted: Vec<String> = serde_json::from_str(&omitted)
+        .map_err(|e| Failure::Corrupt(format!("device_search_omitted: {e}")))?;
+    match search_phrase(text, &omitted) {
+        Some(phrase) => indexed_text_ids(conn, narrow, &phrase, order, window).await,
+        None => scanned_text_ids(conn, narrow, text, order, window).await,
+    }
+}
+
+/// Text search through the trigram index: the FTS5 phrase `phrase` finds exactly the matches.
+async fn indexed_text_ids(
+    conn: &mut SqliteConnection,
+    narrow: &Narrow,
+    phrase: &str,
+    order: Order,
+    window: Window,
+) -> Result<PageIds> {
+    let push_matches = |query: &mut QueryBuilder<'_, Sqlite>| {
         query
-            .push(" AND (d.key LIKE ")
+            .push(
+                " FROM device_search CROSS JOIN devices d ON d.id = device_search.rowid \
+                 WHERE device_search MATCH ",
+            )
+            .push_bind(phrase.to_string());
+        narrow.push_to(query, false);
+    };
+    let total: i64 = if narrow.is_empty() {
+        sqlx::query_scalar("SELECT COUNT(*) FROM device_search WHERE device_search MATCH $1")
+            .bind(phrase)
+            .fetch_one(&mut *conn)
+            .await?
+    } else {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*)");
+        push_matches(&mut count);
+        count.build_query_scalar().fetch_one(&mut *conn).await?
+    };
+    let total = u64::try_from(total).unwrap_or(0);
+    if window.offset >= total {
+        return Ok(PageIds::empty(total));
+    }
+    let mut page = ids_query(order, "", "");
+    if total <= window.sort_apart_max.min(TEXT_SORT_APART_MAX) {
+        push_matches(&mut page);
+        page.push(order.clause());
+    } else {
+        push_walk(&mut page, narrow, order, |q| {
+            q.push(
+                " AND d.id IN (SELECT rowid FROM device_search \
+                 WHERE device_search MATCH ",
+            )
+            .push_bind(phrase.to_string())
+            .push(")");
+        });
+    }
+    push_window(&mut page, window);
+    page.push(")");
+    let json: String = page.build_query_scalar().fetch_one(&mut *conn).await?;
+    Ok(PageIds { json, total })
+}
+
+/// Text search the plain way, for a text the trigram index cannot answer: the LIKE on every
+/// device; one pass counts and pages the matches.
+async fn scanned_text_ids(
+    conn: &mut SqliteConnection,
+    narrow: &Narrow,
+    text: &str,
+    order: Order,
+    window: Window,
+) -> Result<PageIds> {
+    let pattern = format!("%{}%", escape_like(text));
+    let push_matching = |query: &mut QueryBuilder<'_, Sqlite>| {
+        query
+            .push(" FROM devices d WHERE (d.key LIKE ")
             .push_bind(pattern.clone())
             .push(" ESCAPE '\\' OR d.attributes LIKE ")
             .push_bind(pattern.clone())
             .push(" ESCAPE '\\')");
-        narrow.push_to(&mut query);
-        query
+        narrow.push_to(query, false);
     };
-    let mut page = matching("SELECT d.id, COUNT(*) OVER ()");
+    // the page's ids and, beside each, how many match in all
+    let mut page = ids_query(order, ", max(total)", ", COUNT(*) OVER () AS total");
+    push_matching(&mut page);
     page.push(order.clause());
     push_window(&mut page, window);
-    let rows: Vec<(i64, i64)> = page.build_query_as().fetch_all(&mut *conn).await?;
-    let total = match rows.first() {
-        Some((_, total)) => *total,
+    page.push(")");
+    let (json, total): (String, Option<i64>) = page.build_query_as().fetch_one(&mut *conn).await?;
+    let total = match total {
+        Some(total) => total,
         None if window.offset == 0 => 0,
         None => {
-            matching("SELECT COUNT(*)")
-                .build_query_scalar()
-                .fetch_one(&mut *conn)
-                .await?
+            let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*)");
+            push_matching(&mut count);
+            count.build_query_scalar().fetch_one(&mut *conn).await?
         }
     };
-    let ids = rows.into_iter().map(|(id, _)| id).collect();
-    Ok((ids, u64::try_from(total).unwrap_or(0)))
-}
-
-/// The FTS5 query for the devices whose key or attributes may contain `text` (any case): every
-/// distinct trigram of the text, each quoted, all required. `None` when the trigram index cannot
-/// narrow the search: a text under three characters, one with a NUL, or one whose trigrams all
-/// occur in every device's attribute JSON (its field names).
-fn search_terms(text: &str) -> Option<String> {
-    if text.contains('\0') {
-        return None;
-    }
-    let chars: Vec<char> = text.chars().collect();
-    let everywhere = structural_trigrams();
-    let trigrams: BTreeSet<String> = chars
-        .windows(3)
-        .map(|w| w.iter().collect::<String>())
-        .filter(|t| !everywhere.contains(&t.to_ascii_lowercase()))
-        .collect();
-    if trigrams.is_empty() {
-        return None;
-    }
-    let quoted: Vec<String> = trigrams
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect();
-    Some(quoted.join(" "))
-}
-
-/// The lower-case trigrams of the attribute JSON with no attribute set: field names and
-/// punctuation that every device's JSON holds, so they narrow nothing (and their index entries
-/// are the longest to read).
-fn structural_trigrams() -> &'static HashSet<String> {
-    static TRIGRAMS: OnceLock<HashSet<String>> = OnceLock::new();
-    TRIGRAMS.get_or_init(|| {
-        let json = serde_json::to_string(&Attributes::default()).unwrap_or_default();
-        let chars: Vec<char> = json.to_ascii_lowercase().chars().collect();
-        chars
-            .windows(3)
-            .map(|w| w.iter().collect::<String>())
-            .collect()
+    Ok(PageIds {
+        json,
+        total: u64::try_from(total).unwrap_or(0),
     })
 }
 
-/// The devices with row ids `ids`, in that order.
+/// The FTS5 phrase query that finds exactly the devices whose key or attribute JSON contains
+/// `text` (any case of ASCII letters, as the plain query's LIKE), or `None` when the trigram
+/// index cannot tell: a text under three characters (no trigram), one with a character of the
+/// JSON's structure (`"`, `:`, `,`, braces, brackets, backslash) or a NUL, or one that is part
+/// of `null`, `true`, `false` or of a field name the index leaves out (`omitted`; migration
+/// 0007 says why these rules make the phrase exact).
+fn search_phrase(text: &str, omitted: &[String]) -> Option<String> {
+    let structural = |c: char| matches!(c, '"' | ':' | ',' | '{' | '}' | '[' | ']' | '\\' | '\0');
+    if text.chars().count() < 3 || text.chars().any(structural) {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    let literals = ["null", "true", "false"];
+    let left_out = literals
+        .iter()
+        .map(|l| l.to_string())
+        .chain(omitted.iter().cloned());
+    if left_out
+        .map(|word| word.to_ascii_lowercase())
+        .any(|word| word.contains(&lower))
+    {
+        return None;
+    }
+    Some(format!("\"{lower}\""))
+}
+
+/// The devices of the page `ids`, in its order.
 async fn devices_by_ids(
     conn: &mut SqliteConnection,
-    ids: &[i64],
+    ids: &PageIds,
 ) -> Result<Vec<crate::StoredDevice>> {
-    if ids.is_empty() {
+    let order: Vec<i64> = serde_json::from_str(&ids.json)
+        .map_err(|e| Failure::Corrupt(format!("device ids {:?}: {e}", ids.json)))?;
+    if order.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT d.id, d.parent_id, {} FROM devices d \
-         WHERE d.id IN (SELECT value FROM json_each($1))",
-        crate::devices::DEVICE_COLUMNS
-    );
-    let list = serde_json::Value::from(ids.to_vec()).to_string();
-    let rows: Vec<IdDeviceRow> = sqlx::query_as(&sql)
-        .bind(list)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut by_id: HashMap<i64, IdDeviceRow> = rows.into_iter().map(|r| (r.id, r)).collect();
-    ids.iter()
+    // one row (a JSON array of rows) rather than one per device: each row read is a hand-over
+    // between SQLite's thread and the caller's
+    let json: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(d.id, d.parent_id, d.key, d.attributes, \
+                                            d.first_seen, d.last_seen)) \
+         FROM devices d WHERE d.id IN (SELECT value FROM json_each($1))",
+    )
+    .bind(&ids.json)
+    .fetch_one(&mut *conn)
+    .await?;
+    type Row = (i64, Option<i64>, String, String, String, String);
+    let rows: Vec<Row> =
+        serde_json::from_str(&json).map_err(|e| Failure::Corrupt(format!("device rows: {e}")))?;
+    let mut by_id: HashMap<i64, IdDeviceRow> = rows
+        .into_iter()
+        .map(|(id, parent_id, key, attributes, first_seen, last_seen)| {
+            let device = DeviceRow {
+                key,
+                attributes,
+                first_seen,
+                last_seen,
+            };
+            (
+                id,
+                IdDeviceRow {
+                    id,
+                    parent_id,
+                    device,
+                },
+            )
+        })
+        .collect();
+    order
+        .iter()
         .filter_map(|id| by_id.remove(id))
         .map(IdDeviceRow::into_stored)
         .collect()
@@ -403,16 +590,29 @@ mod tests {
     use otsensor_core::{Device, DeviceKey, DeviceType, Protocol};
 
     #[test]
-    fn search_terms_are_the_quoted_trigrams_that_narrow() {
-        assert_eq!(search_terms("ab"), None);
-        assert_eq!(search_terms("a\0bcd"), None);
-        // field names are in every device's JSON
-        assert_eq!(search_terms("vendor"), None);
-        assert_eq!(
-            search_terms("CPU 1516").as_deref(),
-            Some(r#"" 15" "151" "516" "CPU" "PU " "U 1""#)
-        );
-        assert_eq!(search_terms(r#"a"bc"#).as_deref(), Some(r#""""bc" "a""b""#));
+    fn only_texts_the_index_answers_exactly_become_a_phrase() {
+        let omitted = vec!["name".to_string(), "vendor_id".to_string()];
+        let phrase = |t: &str| search_phrase(t, &omitted);
+        assert_eq!(phrase("CPU 1516").as_deref(), Some("\"cpu 1516\""));
+        assert_eq!(phrase("Stößel").as_deref(), Some("\"stößel\""));
+        assert_eq!(phrase("ab"), None, "no trigram");
+        assert_eq!(phrase("äb"), None, "two characters, three bytes");
+        for structural in ["a\"bc", "abc:", "a,bc", "{abc", "abc]", "ab\\c", "a\0bc"] {
+            assert_eq!(phrase(structural), None, "{structural:?}");
+        }
+        for inside in [
+            "NUL",
+            "ull",
+            "rue",
+            "alse",
+            "NAME",
+            "ame",
+            "endor_i",
+            "vendor_id",
+        ] {
+            assert_eq!(phrase(inside), None, "{inside:?}");
+        }
+        assert!(phrase("names").is_some());
     }
 
     /// A small deterministic generator (no dependency for a test).
@@ -615,6 +815,20 @@ mod tests {
             "127.31.2.",
             "slot:1",
             "mac:00",
+            "odel",
+            "io_mod",
+            "_off",
+            "ROCKWELL AUTOMATION/ALLEN",
+            "line 3 /",
+            "plc",
+            "ip:127",
+            "   ",
+            "1516-3",
+            "ahu-",
+            "rue",
+            "ll,",
+            "er\\c",
+            "Siemens Building",
             "\"7\"",
             "100%",
             "nothing here",
