@@ -94,44 +94,74 @@ CREATE TABLE device_search_omitted (name TEXT PRIMARY KEY) WITHOUT ROWID;
 INSERT INTO device_search_omitted (name) VALUES
     ('mac'), ('name'), ('fqdn'), ('fqdn_looked_up'), ('type'), ('vendor'), ('model'), ('product_name'), ('product_code'), ('firmware'), ('hardware'), ('serial'), ('plc_mode'), ('vendor_url'), ('application'), ('software_version'), ('location'), ('description'), ('vendor_id'), ('bacnet_instance'), ('type_name'), ('reported_ip'), ('status'), ('os'), ('domain'), ('interfaces'), ('hotfixes'), ('software'), ('protocols'), ('version'), ('build'), ('service_pack'), ('architecture'), ('installed'), ('last_boot');
 
-CREATE VIEW device_search_text (id, key, attributes) AS SELECT id, lower(key),
-    lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(attributes
+-- in steps of five names (a single expression nesting 70 replace() calls overflows the parser
+-- of older SQLite builds, such as the one Python's sqlite3 uses to seed the benchmark)
+
+CREATE VIEW device_search_step1 (id, key, attributes) AS SELECT id, key,
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(attributes
         , '"mac":null,', ''), '"mac":', '"')
         , '"name":null,', ''), '"name":', '"')
         , '"fqdn":null,', ''), '"fqdn":', '"')
         , '"fqdn_looked_up":null,', ''), '"fqdn_looked_up":', '"')
         , '"type":null,', ''), '"type":', '"')
+FROM devices;
+
+CREATE VIEW device_search_step2 (id, key, attributes) AS SELECT id, key,
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(attributes
         , '"vendor":null,', ''), '"vendor":', '"')
         , '"model":null,', ''), '"model":', '"')
         , '"product_name":null,', ''), '"product_name":', '"')
         , '"product_code":null,', ''), '"product_code":', '"')
         , '"firmware":null,', ''), '"firmware":', '"')
+FROM device_search_step1;
+
+CREATE VIEW device_search_step3 (id, key, attributes) AS SELECT id, key,
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(attributes
         , '"hardware":null,', ''), '"hardware":', '"')
         , '"serial":null,', ''), '"serial":', '"')
         , '"plc_mode":null,', ''), '"plc_mode":', '"')
         , '"vendor_url":null,', ''), '"vendor_url":', '"')
         , '"application":null,', ''), '"application":', '"')
+FROM device_search_step2;
+
+CREATE VIEW device_search_step4 (id, key, attributes) AS SELECT id, key,
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(attributes
         , '"software_version":null,', ''), '"software_version":', '"')
         , '"location":null,', ''), '"location":', '"')
         , '"description":null,', ''), '"description":', '"')
         , '"vendor_id":null,', ''), '"vendor_id":', '"')
         , '"bacnet_instance":null,', ''), '"bacnet_instance":', '"')
+FROM device_search_step3;
+
+CREATE VIEW device_search_step5 (id, key, attributes) AS SELECT id, key,
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(attributes
         , '"type_name":null,', ''), '"type_name":', '"')
         , '"reported_ip":null,', ''), '"reported_ip":', '"')
         , '"status":null,', ''), '"status":', '"')
         , '"os":null,', ''), '"os":', '"')
         , '"domain":null,', ''), '"domain":', '"')
+FROM device_search_step4;
+
+CREATE VIEW device_search_step6 (id, key, attributes) AS SELECT id, key,
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(attributes
         , '"interfaces":null,', ''), '"interfaces":', '"')
         , '"hotfixes":null,', ''), '"hotfixes":', '"')
         , '"software":null,', ''), '"software":', '"')
         , '"protocols":null,', ''), '"protocols":', '"')
         , '"version":null,', ''), '"version":', '"')
+FROM device_search_step5;
+
+CREATE VIEW device_search_step7 (id, key, attributes) AS SELECT id, key,
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(attributes
         , '"build":null,', ''), '"build":', '"')
         , '"service_pack":null,', ''), '"service_pack":', '"')
         , '"architecture":null,', ''), '"architecture":', '"')
         , '"installed":null,', ''), '"installed":', '"')
-        , '"last_boot":null,', ''), '"last_boot":', '"'))
-FROM devices;
+        , '"last_boot":null,', ''), '"last_boot":', '"')
+FROM device_search_step6;
+
+CREATE VIEW device_search_text (id, key, attributes) AS
+    SELECT id, lower(key), lower(attributes) FROM device_search_step7;
 
 -- Trigrams with their positions (a phrase query is then an exact substring test), no content
 -- of its own: key and attributes as device_search_text gives them.

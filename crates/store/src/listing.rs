@@ -532,6 +532,31 @@ fn search_phrase(text: &str, omitted: &[String]) -> Option<String> {
     Some(format!("\"{lower}\""))
 }
 
+/// One device row as `devices_by_ids` joins it: id, parent id (empty for none), key,
+/// attributes, first and last seen, separated by US.
+fn split_row(record: &str) -> Result<IdDeviceRow> {
+    let corrupt = || Failure::Corrupt(format!("device row {record:?}"));
+    let fields: Vec<&str> = record.split('\u{1f}').collect();
+    let [id, parent, key, attributes, first_seen, last_seen] = fields[..] else {
+        return Err(corrupt());
+    };
+    let id: i64 = id.parse().map_err(|_| corrupt())?;
+    let parent_id = match parent {
+        "" => None,
+        p => Some(p.parse::<i64>().map_err(|_| corrupt())?),
+    };
+    Ok(IdDeviceRow {
+        id,
+        parent_id,
+        device: DeviceRow {
+            key: key.to_string(),
+            attributes: attributes.to_string(),
+            first_seen: first_seen.to_string(),
+            last_seen: last_seen.to_string(),
+        },
+    })
+}
+
 /// The devices of the page `ids`, in its order.
 async fn devices_by_ids(
     conn: &mut SqliteConnection,
@@ -542,38 +567,24 @@ async fn devices_by_ids(
     if order.is_empty() {
         return Ok(Vec::new());
     }
-    // one row (a JSON array of rows) rather than one per device: each row read is a hand-over
-    // between SQLite's thread and the caller's
-    let json: String = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(d.id, d.parent_id, d.key, d.attributes, \
-                                            d.first_seen, d.last_seen)) \
+    // one row rather than one per device (each row read is a hand-over between SQLite's thread
+    // and the caller's): the rows joined by RS, their columns by US. Neither can occur in the
+    // columns: numbers, times, keys, and attribute JSON (where control characters are escaped).
+    let text: Option<String> = sqlx::query_scalar(
+        "SELECT group_concat(d.id || char(31) || ifnull(d.parent_id, '') || char(31) || d.key \
+                            || char(31) || d.attributes || char(31) || d.first_seen \
+                            || char(31) || d.last_seen, char(30)) \
          FROM devices d WHERE d.id IN (SELECT value FROM json_each($1))",
     )
     .bind(&ids.json)
     .fetch_one(&mut *conn)
     .await?;
-    type Row = (i64, Option<i64>, String, String, String, String);
-    let rows: Vec<Row> =
-        serde_json::from_str(&json).map_err(|e| Failure::Corrupt(format!("device rows: {e}")))?;
-    let mut by_id: HashMap<i64, IdDeviceRow> = rows
-        .into_iter()
-        .map(|(id, parent_id, key, attributes, first_seen, last_seen)| {
-            let device = DeviceRow {
-                key,
-                attributes,
-                first_seen,
-                last_seen,
-            };
-            (
-                id,
-                IdDeviceRow {
-                    id,
-                    parent_id,
-                    device,
-                },
-            )
-        })
-        .collect();
+    let text = text.unwrap_or_default();
+    let mut by_id: HashMap<i64, IdDeviceRow> = HashMap::with_capacity(order.len());
+    for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
+        let row = split_row(record)?;
+        by_id.insert(row.id, row);
+    }
     order
         .iter()
         .filter_map(|id| by_id.remove(id))
