@@ -2,19 +2,22 @@
 //! with the results the plain query gives (the filters of [`DeviceFilter`], ordered by
 //! `(col IS NULL), col, key, id`), without reading the devices that are not on the page.
 //!
-//! A page is read in two steps on one read transaction: the row ids of the page, then those
-//! devices by id. How the ids are found depends on the filter:
+//! A page is read in two steps on one read transaction: the row ids of the page (one JSON array
+//! in one row), then those devices by id (one joined row). The ids and the total come from
+//! indexes alone:
 //!
-//! - **text search**: the trigram index `device_search` names the devices that hold every
-//!   trigram of the text (a superset of the matches); the LIKE of the plain query checks each of
-//!   them; one query counts and pages the matches. A text too short for trigrams (or made only of
-//!   trigrams every device's JSON holds) is checked on every device, as before.
-//! - **other filters**: the vendor and protocol filters become lists of the exact stored values
-//!   that match (read by skipping through an index, one step per distinct value); the total is
-//!   counted on the index of the most selective filter column, which holds the other filter
-//!   columns too. A short list (at most [`SORT_APART_MAX`]) is then read from that index and
-//!   sorted; a long one is read in order from the sort column's index, which also holds every
-//!   filter column, so the devices it skips are never read.
+//! - the vendor and protocol filters become lists of the exact stored values that match (read by
+//!   skipping through an index, one step per distinct value);
+//! - the total is counted on the index of the most selective filter column, which holds the
+//!   other filter columns too;
+//! - a short list (at most [`SORT_APART_MAX`]) is read from that index and sorted; a longer one
+//!   is read by walking the sort column's index in order, which holds every filter column, so
+//!   the devices it passes over are never read; when a filter pins the sort column (type, vendor,
+//!   subnet by address), the walk starts at its first match;
+//! - a text search asks the trigram index `device_search` for a phrase, which finds exactly the
+//!   devices whose key or attribute JSON contains the text (the rules that make it exact are in
+//!   the migration and in [`search_phrase`]); a text it cannot answer is searched the plain way,
+//!   with the LIKE on every device.
 
 use crate::audit::escape_like;
 use crate::codec::ip_sort_text;
@@ -957,6 +960,34 @@ mod tests {
             matched > compared / 6,
             "{matched} of the filters match devices"
         );
+    }
+
+    /// The names the search text leaves out (the step views) are the names the text search
+    /// holds a text to (the table): one list, written twice in the migration.
+    #[tokio::test]
+    async fn the_search_text_leaves_out_the_names_the_table_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let listed: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM device_search_omitted ORDER BY name")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        let views: Vec<String> = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_schema WHERE type = 'view' AND name LIKE 'device_search_step%'",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let mut replaced: Vec<String> = views
+            .iter()
+            .flat_map(|sql| sql.split("'\"").skip(1))
+            .filter_map(|part| part.split_once("\":").map(|(name, _)| name.to_string()))
+            .collect();
+        replaced.sort();
+        replaced.dedup();
+        assert_eq!(replaced, listed);
+        assert!(listed.len() > 30, "{listed:?}");
     }
 
     #[tokio::test]
