@@ -535,29 +535,61 @@ fn search_phrase(text: &str, omitted: &[String]) -> Option<String> {
     Some(format!("\"{lower}\""))
 }
 
-/// One device row as `devices_by_ids` joins it: id, parent id (empty for none), key,
-/// attributes, first and last seen, separated by US.
-fn split_row(record: &str) -> Result<IdDeviceRow> {
-    let corrupt = || Failure::Corrupt(format!("device row {record:?}"));
-    let fields: Vec<&str> = record.split('\u{1f}').collect();
-    let [id, parent, key, attributes, first_seen, last_seen] = fields[..] else {
-        return Err(corrupt());
+/// The columns of the devices `devices_by_ids` reads, each joined into one text: ids, parent
+/// ids, keys, attributes, first and last seen (all `None` when no device matched).
+type Joined = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The device rows of `devices_by_ids`'s joined columns.
+fn split_rows(joined: Joined) -> Result<Vec<IdDeviceRow>> {
+    let (Some(ids), Some(parents), Some(keys), Some(attributes), Some(firsts), Some(lasts)) =
+        joined
+    else {
+        return Ok(Vec::new());
     };
-    let id: i64 = id.parse().map_err(|_| corrupt())?;
-    let parent_id = match parent {
-        "" => None,
-        p => Some(p.parse::<i64>().map_err(|_| corrupt())?),
-    };
-    Ok(IdDeviceRow {
-        id,
-        parent_id,
-        device: DeviceRow {
-            key: key.to_string(),
-            attributes: attributes.to_string(),
-            first_seen: first_seen.to_string(),
-            last_seen: last_seen.to_string(),
-        },
-    })
+    let corrupt = |what: &str| Failure::Corrupt(format!("device rows: {what}"));
+    let ids: Vec<&str> = ids.split(',').collect();
+    let parents: Vec<&str> = parents.split(',').collect();
+    let keys: Vec<&str> = keys.split('\u{1e}').collect();
+    let attributes: Vec<&str> = attributes.split('\u{1e}').collect();
+    let firsts: Vec<&str> = firsts.split('\u{1e}').collect();
+    let lasts: Vec<&str> = lasts.split('\u{1e}').collect();
+    let n = ids.len();
+    if [
+        parents.len(),
+        keys.len(),
+        attributes.len(),
+        firsts.len(),
+        lasts.len(),
+    ] != [n; 5]
+    {
+        return Err(corrupt("columns of different lengths"));
+    }
+    let mut rows = Vec::with_capacity(n);
+    for i in 0..n {
+        let id: i64 = ids[i].parse().map_err(|_| corrupt(ids[i]))?;
+        let parent_id = match parents[i] {
+            "" => None,
+            p => Some(p.parse::<i64>().map_err(|_| corrupt(p))?),
+        };
+        rows.push(IdDeviceRow {
+            id,
+            parent_id,
+            device: DeviceRow {
+                key: keys[i].to_string(),
+                attributes: attributes[i].to_string(),
+                first_seen: firsts[i].to_string(),
+                last_seen: lasts[i].to_string(),
+            },
+        });
+    }
+    Ok(rows)
 }
 
 /// The devices of the page `ids`, in its order.
@@ -571,21 +603,20 @@ async fn devices_by_ids(
         return Ok(Vec::new());
     }
     // one row rather than one per device (each row read is a hand-over between SQLite's thread
-    // and the caller's): the rows joined by RS, their columns by US. Neither can occur in the
-    // columns: numbers, times, keys, and attribute JSON (where control characters are escaped).
-    let text: Option<String> = sqlx::query_scalar(
-        "SELECT group_concat(d.id || char(31) || ifnull(d.parent_id, '') || char(31) || d.key \
-                            || char(31) || d.attributes || char(31) || d.first_seen \
-                            || char(31) || d.last_seen, char(30)) \
+    // and the caller's): each column's values joined, in the same row order, by `,` (numbers)
+    // or RS, which none of the text columns can hold (keys, times, and attribute JSON, where
+    // control characters are escaped)
+    let joined: Joined = sqlx::query_as(
+        "SELECT group_concat(d.id, ','), group_concat(ifnull(d.parent_id, ''), ','), \
+                group_concat(d.key, char(30)), group_concat(d.attributes, char(30)), \
+                group_concat(d.first_seen, char(30)), group_concat(d.last_seen, char(30)) \
          FROM devices d WHERE d.id IN (SELECT value FROM json_each($1))",
     )
     .bind(&ids.json)
     .fetch_one(&mut *conn)
     .await?;
-    let text = text.unwrap_or_default();
     let mut by_id: HashMap<i64, IdDeviceRow> = HashMap::with_capacity(order.len());
-    for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
-        let row = split_row(record)?;
+    for row in split_rows(joined)? {
         by_id.insert(row.id, row);
     }
     order
