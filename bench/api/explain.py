@@ -49,10 +49,10 @@ def cases(con, total):
     vendors = json.dumps(siemens)
     protos = json.dumps(s7)
     big_ids = [r[0] for r in con.execute(ids("devices_list_ip_asc", offset=50000, limit=1000))]
-    rows = ("SELECT group_concat(d.id || char(31) || ifnull(d.parent_id, '') || char(31) || d.key "
-            "|| char(31) || d.attributes || char(31) || d.first_seen || char(31) || d.last_seen, "
-            "char(30)) FROM devices d WHERE d.id IN (SELECT value FROM json_each('%s'))"
-            % json.dumps(big_ids))
+    rows = ("SELECT group_concat(d.id, ','), group_concat(ifnull(d.parent_id, ''), ','), "
+            "group_concat(d.key, char(30)), group_concat(d.attributes, char(30)), "
+            "group_concat(d.first_seen, char(30)), group_concat(d.last_seen, char(30)) "
+            "FROM devices d WHERE d.id IN (SELECT value FROM json_each('%s'))" % json.dumps(big_ids))
     fts = "SELECT rowid FROM device_search WHERE device_search MATCH '\"cpu 1516\"'"
     modicon = "SELECT rowid FROM device_search WHERE device_search MATCH '\"modicon\"'"
     return [
