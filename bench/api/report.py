@@ -135,8 +135,8 @@ def main():
     if explain:
         L.append("## Where a page's time goes (`bench/api/explain.py`, after the load, server stopped)")
         L.append("")
-        L.append("The store's queries for one page, alone in SQLite, on the same store; then on a copy with "
-                 "indexes matching the page's ORDER BY (ascending and descending, for ip_sort, vendor and name):")
+        L.append("The queries `store::listing` makes for a few kinds of page (the total, the page's ids, "
+                 "the devices by id), alone in SQLite, on the same store:")
         L.append("")
         L.append(explain)
         L.append("")

@@ -259,11 +259,17 @@ def write(db, s):
             (scan_id, now, now, len(s.rows)))
         run_id = cur.lastrowid
         (base,) = con.execute("SELECT COALESCE(MAX(id), 0) FROM devices").fetchone()
+        # migration 0007's column (the protocol array as json_extract writes it), when present
+        columns = {r[1] for r in con.execute("PRAGMA table_info(devices)")}
+        protocols = ", protocols" if "protocols" in columns else ""
         con.executemany(
             "INSERT INTO devices (id, key, parent_id, position, ip, mac, vendor, type, name, "
-            "attributes, first_seen, last_seen, ip_sort) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"attributes, first_seen, last_seen, ip_sort{protocols}) "
+            f"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?{',?' if protocols else ''})",
             ((base + 1 + i, r[0], None if r[1] is None else base + 1 + r[1], r[2], r[3], r[4],
               r[5], r[6], r[7], r[8], fmt_time(r[9]), fmt_time(r[10]), r[11])
+             + ((json.dumps(json.loads(r[8])["protocols"], separators=(",", ":")),)
+                if protocols else ())
              for i, r in enumerate(s.rows)))
         has_links = con.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'links'").fetchone()

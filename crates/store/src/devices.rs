@@ -82,10 +82,10 @@ const KEYS_PER_QUERY: usize = 500;
 /// The columns of `devices` that make up a [`Device`].
 #[derive(sqlx::FromRow)]
 pub(crate) struct DeviceRow {
-    key: String,
-    attributes: String,
-    first_seen: String,
-    last_seen: String,
+    pub(crate) key: String,
+    pub(crate) attributes: String,
+    pub(crate) first_seen: String,
+    pub(crate) last_seen: String,
 }
 
 impl DeviceRow {
@@ -235,6 +235,9 @@ pub(crate) async fn device_id(conn: &mut SqliteConnection, key: &DeviceKey) -> R
 
 /// Inserts `device` or updates the stored one with the same key; returns its row id.
 ///
+/// `protocols` repeats the attributes' protocol array for the devices list's filter (migration
+/// 0007); triggers keep the trigram search index in step.
+///
 /// First and last seen only ever widen, so a stale copy cannot move them back.
 pub(crate) async fn upsert(
     conn: &mut SqliteConnection,
@@ -244,11 +247,12 @@ pub(crate) async fn upsert(
     let attrs = &device.attributes;
     let id = sqlx::query_scalar(
         "INSERT INTO devices (key, parent_id, position, ip, mac, vendor, type, name, attributes, \
-                              first_seen, last_seen, ip_sort) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                              first_seen, last_seen, ip_sort, protocols) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 json_extract($9, '$.protocols')) \
          ON CONFLICT (key) DO UPDATE SET \
              parent_id = excluded.parent_id, position = excluded.position, ip = excluded.ip, \
-             ip_sort = excluded.ip_sort, \
+             ip_sort = excluded.ip_sort, protocols = excluded.protocols, \
              mac = excluded.mac, vendor = excluded.vendor, type = excluded.type, \
              name = excluded.name, attributes = excluded.attributes, \
              first_seen = CASE WHEN excluded.first_seen < devices.first_seen \

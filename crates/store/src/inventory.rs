@@ -3,14 +3,13 @@
 //! the metrics endpoint.
 
 use crate::Store;
-use crate::audit::escape_like;
 use crate::codec::{ip_sort_text, parse_change};
 use crate::devices::{DEVICE_COLUMNS, DeviceRow, tree_order};
 use crate::error::{Failure, Result, StoreError};
 use crate::runs::RunId;
 use ipnet::IpNet;
 use otsensor_core::{Change, Device, DeviceType, Protocol};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::SqlitePool;
 
 /// Which devices to list. Every field narrows the list; the default lists every device.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,7 +60,8 @@ impl DeviceSort {
         })
     }
 
-    fn column(self) -> &'static str {
+    /// The column, from `devices` aliased `d`.
+    pub(crate) fn column(self) -> &'static str {
         match self {
             DeviceSort::Ip => "d.ip_sort",
             DeviceSort::Vendor => "d.vendor",
@@ -69,6 +69,18 @@ impl DeviceSort {
             DeviceSort::Name => "d.name",
             DeviceSort::FirstSeen => "d.first_seen",
             DeviceSort::LastSeen => "d.last_seen",
+        }
+    }
+
+    /// Its part of the name of its indexes (`devices_list_<name>_asc`, migration 0007).
+    pub(crate) fn index_name(self) -> &'static str {
+        match self {
+            DeviceSort::Ip => "ip",
+            DeviceSort::Vendor => "vendor",
+            DeviceSort::Type => "type",
+            DeviceSort::Name => "name",
+            DeviceSort::FirstSeen => "first_seen",
+            DeviceSort::LastSeen => "last_seen",
         }
     }
 }
@@ -116,7 +128,7 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<DevicePage, StoreError> {
-        select_page(&self.pool, filter, sort, descending, offset, limit)
+        crate::listing::select_page(&self.pool, filter, sort, descending, offset, limit)
             .await
             .map_err(|e| e.context("listing devices"))
     }
@@ -192,99 +204,27 @@ impl Store {
     }
 }
 
+/// A device row with its row ids.
 #[derive(sqlx::FromRow)]
-struct IdDeviceRow {
-    id: i64,
-    parent_id: Option<i64>,
+pub(crate) struct IdDeviceRow {
+    /// Its row id.
+    pub(crate) id: i64,
+    /// Its parent's row id.
+    pub(crate) parent_id: Option<i64>,
+    /// The device's columns.
     #[sqlx(flatten)]
-    device: DeviceRow,
+    pub(crate) device: DeviceRow,
 }
 
 impl IdDeviceRow {
-    fn into_stored(self) -> Result<StoredDevice> {
+    /// The stored device.
+    pub(crate) fn into_stored(self) -> Result<StoredDevice> {
         Ok(StoredDevice {
             id: self.id,
             parent: self.parent_id,
             device: self.device.into_device()?,
         })
     }
-}
-
-/// Appends ` WHERE ...` for `filter` to `query`.
-fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, filter: &DeviceFilter) {
-    query.push(" WHERE 1 = 1");
-    if let Some(t) = filter.device_type {
-        query.push(" AND d.type = ").push_bind(t.name());
-    }
-    if let Some(v) = &filter.vendor {
-        query
-            .push(" AND d.vendor LIKE ")
-            .push_bind(format!("%{}%", escape_like(v)))
-            .push(" ESCAPE '\\'");
-    }
-    if let Some(p) = filter.protocol {
-        query
-            .push(
-                " AND EXISTS (SELECT 1 FROM json_each(d.attributes, '$.protocols') p \
-                 WHERE p.value = ",
-            )
-            .push_bind(p.name())
-            .push(")");
-    }
-    if let Some(net) = filter.subnet {
-        query
-            .push(" AND d.ip_sort BETWEEN ")
-            .push_bind(ip_sort_text(net.network()))
-            .push(" AND ")
-            .push_bind(ip_sort_text(net.broadcast()));
-    }
-    if let Some(text) = &filter.text {
-        let pattern = format!("%{}%", escape_like(text));
-        query
-            .push(" AND (d.key LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR d.attributes LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
-    }
-    if filter.top_level {
-        query.push(" AND d.parent_id IS NULL");
-    }
-}
-
-async fn select_page(
-    pool: &SqlitePool,
-    filter: &DeviceFilter,
-    sort: DeviceSort,
-    descending: bool,
-    offset: u64,
-    limit: u64,
-) -> Result<DevicePage> {
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM devices d");
-    push_filter(&mut count, filter);
-    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-
-    let mut page = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT d.id, d.parent_id, {DEVICE_COLUMNS} FROM devices d"
-    ));
-    push_filter(&mut page, filter);
-    let column = sort.column();
-    let direction = if descending { "DESC" } else { "ASC" };
-    // absent values last whichever the direction; then the key, so a parent precedes its modules
-    page.push(format!(
-        " ORDER BY ({column} IS NULL), {column} {direction}, d.key {direction}, d.id LIMIT "
-    ));
-    page.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-    page.push(" OFFSET ");
-    page.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-    let rows: Vec<IdDeviceRow> = page.build_query_as().fetch_all(pool).await?;
-    Ok(DevicePage {
-        devices: rows
-            .into_iter()
-            .map(IdDeviceRow::into_stored)
-            .collect::<Result<_>>()?,
-        total: u64::try_from(total).unwrap_or(0),
-    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -358,4 +298,95 @@ async fn backfill(pool: &SqlitePool) -> Result<()> {
             .await?;
     }
     Ok(())
+}
+
+/// The plain query of a page, as before migration 0007 (every device's JSON read for the
+/// protocol and text filters): the reference the indexed query is tested against.
+#[cfg(test)]
+pub(crate) mod plain {
+    use super::{DeviceFilter, DevicePage, DeviceSort, IdDeviceRow};
+    use crate::audit::escape_like;
+    use crate::codec::ip_sort_text;
+    use crate::devices::DEVICE_COLUMNS;
+    use crate::error::Result;
+    use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+    /// Appends ` WHERE ...` for `filter` to `query`: the plain filter (every device's JSON read),
+    /// the reference the list's indexed query is tested against.
+    fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, filter: &DeviceFilter) {
+        query.push(" WHERE 1 = 1");
+        if let Some(t) = filter.device_type {
+            query.push(" AND d.type = ").push_bind(t.name());
+        }
+        if let Some(v) = &filter.vendor {
+            query
+                .push(" AND d.vendor LIKE ")
+                .push_bind(format!("%{}%", escape_like(v)))
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(p) = filter.protocol {
+            query
+                .push(
+                    " AND EXISTS (SELECT 1 FROM json_each(d.attributes, '$.protocols') p \
+                     WHERE p.value = ",
+                )
+                .push_bind(p.name())
+                .push(")");
+        }
+        if let Some(net) = filter.subnet {
+            query
+                .push(" AND d.ip_sort BETWEEN ")
+                .push_bind(ip_sort_text(net.network()))
+                .push(" AND ")
+                .push_bind(ip_sort_text(net.broadcast()));
+        }
+        if let Some(text) = &filter.text {
+            let pattern = format!("%{}%", escape_like(text));
+            query
+                .push(" AND (d.key LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR d.attributes LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
+        }
+        if filter.top_level {
+            query.push(" AND d.parent_id IS NULL");
+        }
+    }
+
+    /// The plain query of a page (before migration 0007): the reference of the tests.
+    pub(crate) async fn select_page(
+        pool: &SqlitePool,
+        filter: &DeviceFilter,
+        sort: DeviceSort,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<DevicePage> {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM devices d");
+        push_filter(&mut count, filter);
+        let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+
+        let mut page = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT d.id, d.parent_id, {DEVICE_COLUMNS} FROM devices d"
+        ));
+        push_filter(&mut page, filter);
+        let column = sort.column();
+        let direction = if descending { "DESC" } else { "ASC" };
+        // absent values last whichever the direction; then the key, so a parent precedes its modules
+        page.push(format!(
+            " ORDER BY ({column} IS NULL), {column} {direction}, d.key {direction}, d.id LIMIT "
+        ));
+        page.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        page.push(" OFFSET ");
+        page.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        let rows: Vec<IdDeviceRow> = page.build_query_as().fetch_all(pool).await?;
+        Ok(DevicePage {
+            devices: rows
+                .into_iter()
+                .map(IdDeviceRow::into_stored)
+                .collect::<Result<_>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
 }

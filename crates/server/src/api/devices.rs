@@ -112,7 +112,7 @@ pub async fn list(
         total: result.total,
         page,
         per_page,
-        items: result.devices.iter().map(DeviceView::from).collect(),
+        items: result.devices.into_iter().map(DeviceView::from).collect(),
     }))
 }
 

@@ -299,19 +299,34 @@ pub struct DeviceView {
     pub this: String,
 }
 
-impl From<&StoredDevice> for DeviceView {
-    fn from(d: &StoredDevice) -> DeviceView {
+impl DeviceView {
+    /// The view of `d` with `attributes` (its own, moved or cloned).
+    fn with_attributes(d: &StoredDevice, attributes: Attributes) -> DeviceView {
         DeviceView {
             id: d.id,
             key: d.device.key.to_string(),
             parent_id: d.parent,
             ip: d.device.ip().map(|ip| ip.to_string()),
             position: d.device.key.position().map(ToString::to_string),
-            attributes: d.device.attributes.clone(),
+            attributes,
             first_seen: d.device.first_seen,
             last_seen: d.device.last_seen,
             this: format!("/api/devices/{}", d.id),
         }
+    }
+}
+
+impl From<&StoredDevice> for DeviceView {
+    fn from(d: &StoredDevice) -> DeviceView {
+        DeviceView::with_attributes(d, d.device.attributes.clone())
+    }
+}
+
+/// Takes the attributes instead of copying them (a page of 1,000 devices).
+impl From<StoredDevice> for DeviceView {
+    fn from(mut d: StoredDevice) -> DeviceView {
+        let attributes = std::mem::take(&mut d.device.attributes);
+        DeviceView::with_attributes(&d, attributes)
     }
 }
 
