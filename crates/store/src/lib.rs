@@ -29,7 +29,9 @@
 //! (migration 0005): `users` (users and roles), `access` (sessions and API tokens, kept as hashes),
 //! `audit` (the audit log, written in the same transaction as the change it records),
 //! `definitions` (stored scans with schedules and maintenance windows, where runs came from) and
-//! `inventory` (the devices list by row id with filters, sorting and paging; links; counts). Times
+//! `inventory` (the devices list by row id with filters, sorting and paging; links; counts), whose
+//! query is `listing` (migration 0007: indexes that answer a filtered, sorted page without
+//! reading the devices off the page, and a trigram index for the text search). Times
 //! are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
