@@ -11,28 +11,41 @@ use tokio_util::task::TaskTracker;
 /// Longest a stop request waits for the run to be saved.
 pub(crate) const STOP_WAIT: Duration = Duration::from_secs(10);
 
-/// Cancels the run `run` (its `cancel` token), records who asked (`audit`, as `run.stop` at
-/// `now` with `detail`) and waits until its task says it is saved (`done`), at most
-/// [`STOP_WAIT`].
-pub(crate) async fn stop_run(
-    store: &Store,
-    now: Timestamp,
-    run: RunId,
-    cancel: &CancellationToken,
-    done: &watch::Receiver<bool>,
-    audit: NewAuditEntry,
-    detail: serde_json::Value,
-) -> Result<RunId, StoreError> {
-    cancel.cancel();
-    let mut entry = audit;
-    entry.at = now;
-    entry.action = "run.stop".into();
-    entry.target = Some(format!("run:{run}"));
-    entry.detail = detail;
-    store.record_audit(&entry).await?;
-    let mut done = done.clone();
-    let _ = tokio::time::timeout(STOP_WAIT, done.wait_for(|d| *d)).await;
-    Ok(run)
+/// A run under way: what stops it, what says it is saved, and what the runner tracks of it
+/// (`P`: its progress, or nothing).
+#[derive(Clone)]
+pub(crate) struct Active<P = ()> {
+    /// The run.
+    pub run: RunId,
+    /// Cancelled to stop it.
+    pub cancel: CancellationToken,
+    /// The runner's view of it while it runs.
+    pub progress: P,
+    /// Becomes true once its task has saved it.
+    pub done: watch::Receiver<bool>,
+}
+
+impl<P> Active<P> {
+    /// Cancels the run, records who asked (`audit`, as `run.stop` at `now` with `detail`) and
+    /// waits until its task says it is saved, at most [`STOP_WAIT`].
+    pub async fn stop(
+        &self,
+        store: &Store,
+        now: Timestamp,
+        audit: NewAuditEntry,
+        detail: serde_json::Value,
+    ) -> Result<RunId, StoreError> {
+        self.cancel.cancel();
+        let mut entry = audit;
+        entry.at = now;
+        entry.action = "run.stop".into();
+        entry.target = Some(format!("run:{}", self.run));
+        entry.detail = detail;
+        store.record_audit(&entry).await?;
+        let mut done = self.done.clone();
+        let _ = tokio::time::timeout(STOP_WAIT, done.wait_for(|d| *d)).await;
+        Ok(self.run)
+    }
 }
 
 /// A runner's start lock (one start at a time), the tasks of its runs, and the token that

@@ -8,7 +8,7 @@
 
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
-use crate::lifecycle::{Lifecycle, stop_run};
+use crate::lifecycle::{Active, Lifecycle};
 use crate::runner::StartError;
 use jiff::Timestamp;
 use otsensor_core::{DnsServerSettings, NameLookup, NameResult, Outcome};
@@ -50,13 +50,6 @@ pub fn resolver(settings: &DnsServerSettings, config: &ServiceConfig) -> Result<
     let mut rc = ResolverConfig::new(settings.server());
     rc.rate = settings.rate;
     Resolver::new(rc, &config.scope).map_err(|e| e.to_string())
-}
-
-#[derive(Clone)]
-struct Active {
-    run: RunId,
-    cancel: CancellationToken,
-    done: watch::Receiver<bool>,
 }
 
 /// Starts, stops and schedules lookup runs of the configured DNS servers.
@@ -198,6 +191,7 @@ impl RdnsRunner {
             Active {
                 run,
                 cancel: cancel.clone(),
+                progress: (),
                 done,
             },
         );
@@ -302,17 +296,8 @@ impl RdnsRunner {
             return Ok(None);
         };
         let detail = serde_json::json!({ "dns_server": server.0 });
-        let (store, now) = (&self.store, self.clock.now());
-        let run = stop_run(
-            store,
-            now,
-            active.run,
-            &active.cancel,
-            &active.done,
-            audit,
-            detail,
-        );
-        Ok(Some(run.await?))
+        let now = self.clock.now();
+        Ok(Some(active.stop(&self.store, now, audit, detail).await?))
     }
 
     /// Stops every run (saved as cancelled) and waits for them; no run starts afterwards.

@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::error::ApiError;
-use crate::lifecycle::{Lifecycle, stop_run};
+use crate::lifecycle::Lifecycle;
 use crate::model::scan_request;
 use crate::persist::save_outcome;
 use jiff::Timestamp;
@@ -18,16 +18,9 @@ use otsensor_store::{
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
-/// A run under way.
-#[derive(Clone)]
-struct Active {
-    run: RunId,
-    cancel: CancellationToken,
-    progress: Arc<Mutex<Progress>>,
-    done: watch::Receiver<bool>,
-}
+/// A run under way, with its progress.
+type Active = crate::lifecycle::Active<Arc<Mutex<Progress>>>;
 
 /// Why a run did not start.
 #[derive(Debug, thiserror::Error)]
@@ -230,17 +223,8 @@ impl Runner {
             return Ok(None);
         };
         let detail = serde_json::json!({ "scan": scan.0 });
-        let (store, now) = (&self.store, self.clock.now());
-        let run = stop_run(
-            store,
-            now,
-            active.run,
-            &active.cancel,
-            &active.done,
-            audit,
-            detail,
-        );
-        Ok(Some(run.await?))
+        let now = self.clock.now();
+        Ok(Some(active.stop(&self.store, now, audit, detail).await?))
     }
 
     /// Stops every run (saved as cancelled) and waits for them; no run starts afterwards.

@@ -7,7 +7,7 @@
 
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
-use crate::lifecycle::{Lifecycle, stop_run};
+use crate::lifecycle::Lifecycle;
 use crate::persist::save_outcome;
 use crate::runner::StartError;
 use jiff::Timestamp;
@@ -20,13 +20,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-#[derive(Clone)]
-struct Active {
-    run: RunId,
-    cancel: CancellationToken,
-    progress: Arc<Mutex<Progress>>,
-    done: watch::Receiver<bool>,
-}
+/// A run under way, with its progress.
+type Active = crate::lifecycle::Active<Arc<Mutex<Progress>>>;
 
 /// Starts, stops and schedules WEM scans.
 pub struct WemRunner {
@@ -271,17 +266,8 @@ impl WemRunner {
             return Ok(None);
         };
         let detail = serde_json::json!({ "wem": true });
-        let (store, now) = (&self.store, self.clock.now());
-        let run = stop_run(
-            store,
-            now,
-            active.run,
-            &active.cancel,
-            &active.done,
-            audit,
-            detail,
-        );
-        Ok(Some(run.await?))
+        let now = self.clock.now();
+        Ok(Some(active.stop(&self.store, now, audit, detail).await?))
     }
 
     /// Stops the run under way (saved as cancelled) and waits for it; none starts afterwards.
