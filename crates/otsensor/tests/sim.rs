@@ -6,6 +6,9 @@
 //! block; the demo itself uses 127.10.0.0/24), and the same seed, so `Plant::generate` here gives
 //! the plant the simulator serves.
 
+mod common;
+
+use common::otsensor;
 use otsensor_sim::plant::{Kind, Plant, PlantConfig};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -69,15 +72,6 @@ fn addresses(ready: &Value, kind: &str) -> Vec<String> {
         .iter()
         .map(|a| a.as_str().unwrap().to_string())
         .collect()
-}
-
-fn otsensor(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otsensor"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .expect("otsensor runs")
 }
 
 fn json_lines(out: &Output) -> Vec<Value> {

@@ -3,21 +3,15 @@
 //! One range covers the six responders 127.0.0.70-75: two answer (one in fragments), four fail
 //! each their own way, and the results, the log and the inventory say exactly that.
 
+mod common;
+
+use common::otsensor;
 use otsensor_testkit::{require_tcp_peer, var};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn otsensor(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otsensor"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .expect("otsensor runs")
-}
+use std::process::Output;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

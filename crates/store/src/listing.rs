@@ -391,6 +391,17 @@ async fn narrow_ids(
         }
         _ => push_walk(&mut page, narrow, order, |_| {}),
     }
+    read_ids(conn, page, window, total).await
+}
+
+/// Closes the ids query `page` with the page's window and reads the ids (the list's total is
+/// `total`).
+async fn read_ids(
+    conn: &mut SqliteConnection,
+    mut page: QueryBuilder<'_, Sqlite>,
+    window: Window,
+    total: u64,
+) -> Result<PageIds> {
     push_window(&mut page, window);
     page.push(")");
     let json: String = page.build_query_scalar().fetch_one(&mut *conn).await?;
@@ -462,10 +473,7 @@ async fn indexed_text_ids(
             .push(")");
         });
     }
-    push_window(&mut page, window);
-    page.push(")");
-    let json: String = page.build_query_scalar().fetch_one(&mut *conn).await?;
-    Ok(PageIds { json, total })
+    read_ids(conn, page, window, total).await
 }
 
 /// Text search the plain way, for a text the trigram index cannot answer: the LIKE on every
