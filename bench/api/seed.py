@@ -2,8 +2,9 @@
 """Fills an otsensor store (its schema already created by otsensor) with N inventory devices.
 
 The rows are written as the store writes them (crates/store/src/devices.rs `upsert_device`, the
-attribute JSON as core::device::Attributes serialises it), so the service reads them like scanned
-devices: PLCs of several vendors with the modules in their racks (slot:N), Modbus gateways with
+attribute JSON exactly as core::device::Attributes serialises it: the devices list copies that text
+into its answers as it is, see crates/store/src/attributes_format.rs), so the service reads them
+like scanned devices: PLCs of several vendors with the modules in their racks (slot:N), Modbus gateways with
 units behind them (unit:N), BACnet routers with devices behind them (net:N/MAC), switches with
 their access-port links (the device map's edges), HMIs and Windows workstations. Top-level
 devices are spread over /24s of 127.33.0.0/16 from 127.33.16.0 on (250 hosts per /24); no packet

@@ -3,12 +3,13 @@
 //! the metrics endpoint.
 
 use crate::Store;
-use crate::codec::{ip_sort_text, parse_change};
+use crate::codec::{ip_sort_text, parse_change, parse_key, parse_time};
 use crate::devices::{DEVICE_COLUMNS, DeviceRow, tree_order};
 use crate::error::{Failure, Result, StoreError};
 use crate::runs::RunId;
 use ipnet::IpNet;
-use otsensor_core::{Change, Device, DeviceType, Protocol};
+use jiff::Timestamp;
+use otsensor_core::{Change, Device, DeviceKey, DeviceType, Protocol};
 use sqlx::SqlitePool;
 
 /// Which devices to list. Every field narrows the list; the default lists every device.
@@ -105,6 +106,37 @@ pub struct DevicePage {
     pub total: u64,
 }
 
+/// A device of a list page with its attributes as the JSON text they are stored as.
+///
+/// That text is always [`Attributes`](otsensor_core::device::Attributes) serialized by this
+/// build (`serde_json::to_string`): the store writes nothing else and brings older rows to this
+/// form when it opens ([`ATTRIBUTES_FORMAT`](crate::ATTRIBUTES_FORMAT)), so a caller may copy it
+/// into its own JSON instead of parsing it and writing it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedDevice {
+    /// Its row id.
+    pub id: i64,
+    /// Its parent's row id, for a sub-device.
+    pub parent: Option<i64>,
+    /// Its identity.
+    pub key: DeviceKey,
+    /// Its attributes as stored: a JSON object.
+    pub attributes_json: String,
+    /// When a scan first saw it.
+    pub first_seen: Timestamp,
+    /// When a scan last saw it.
+    pub last_seen: Timestamp,
+}
+
+/// A page of [`ListedDevice`]s and how many match in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPage {
+    /// The devices of the page.
+    pub devices: Vec<ListedDevice>,
+    /// How many devices match the filter.
+    pub total: u64,
+}
+
 /// Counts for the metrics endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreCounts {
@@ -129,6 +161,21 @@ impl Store {
         limit: u64,
     ) -> Result<DevicePage, StoreError> {
         crate::listing::select_page(&self.pool, filter, sort, descending, offset, limit)
+            .await
+            .map_err(|e| e.context("listing devices"))
+    }
+
+    /// The page [`list_devices`](Store::list_devices) gives, with each device's attributes as
+    /// their stored JSON text (for an answer that copies them as they are).
+    pub async fn list_devices_json(
+        &self,
+        filter: &DeviceFilter,
+        sort: DeviceSort,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<ListedPage, StoreError> {
+        crate::listing::select_listed_page(&self.pool, filter, sort, descending, offset, limit)
             .await
             .map_err(|e| e.context("listing devices"))
     }
@@ -224,6 +271,38 @@ impl IdDeviceRow {
             parent: self.parent_id,
             device: self.device.into_device()?,
         })
+    }
+
+    /// The listed device, its attributes left as stored.
+    pub(crate) fn into_listed(self) -> Result<ListedDevice> {
+        let DeviceRow {
+            key,
+            attributes,
+            first_seen,
+            last_seen,
+        } = self.device;
+        check_json_object(&attributes)?;
+        Ok(ListedDevice {
+            id: self.id,
+            parent: self.parent_id,
+            key: parse_key(&key)?,
+            attributes_json: attributes,
+            first_seen: parse_time(&first_seen)?,
+            last_seen: parse_time(&last_seen)?,
+        })
+    }
+}
+
+/// Fails unless `text` has the braces of a JSON object, so that a damaged row is reported
+/// rather than copied into an answer. (Only the store writes the column, always whole objects;
+/// reading each one through to check it would cost about a tenth of a 1,000-device page.)
+fn check_json_object(text: &str) -> Result<()> {
+    if text.len() >= 2 && text.starts_with('{') && text.ends_with('}') {
+        Ok(())
+    } else {
+        Err(Failure::Corrupt(format!(
+            "device attributes: not a JSON object: {text:.80}"
+        )))
     }
 }
 

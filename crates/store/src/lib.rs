@@ -31,7 +31,10 @@
 //! `definitions` (stored scans with schedules and maintenance windows, where runs came from) and
 //! `inventory` (the devices list by row id with filters, sorting and paging; links; counts), whose
 //! query is `listing` (migration 0007: indexes that answer a filtered, sorted page without
-//! reading the devices off the page, and a trigram index for the text search). Times
+//! reading the devices off the page, and a trigram index for the text search). The
+//! `attributes` column holds [`Attributes`](otsensor_core::device::Attributes) exactly as this
+//! build writes them (`attributes_format`: older rows are rewritten once on open), so the API can
+//! copy a page's attribute JSON into its answer without reading it ([`ListedDevice`]). Times
 //! are RFC 3339 UTC text with
 //! nine fractional digits, so text order is time order and times read back exactly; enumerations
 //! are stored by the names core gives them.
@@ -54,6 +57,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod attributes_format;
 mod audit;
 mod codec;
 mod credentials;
@@ -71,6 +75,7 @@ mod users;
 mod wem;
 
 pub use access::{ApiToken, NewApiToken, Session};
+pub use attributes_format::ATTRIBUTES_FORMAT;
 pub use audit::{AuditEntry, AuditPage, AuditQuery, NewAuditEntry};
 pub use codec::ip_sort_text;
 pub use credentials::CredentialSummary;
@@ -78,7 +83,9 @@ pub use definitions::{DefinitionSettings, RunOrigin, RunPage, ScanDefinition, Tr
 pub use devices::HistoryEntry;
 pub use dns::{DnsServer, DnsServerId, RdnsRun, RdnsRunResult, RdnsSummary};
 pub use error::{DatabaseError, StoreError};
-pub use inventory::{DeviceFilter, DevicePage, DeviceSort, StoreCounts, StoredDevice};
+pub use inventory::{
+    DeviceFilter, DevicePage, DeviceSort, ListedDevice, ListedPage, StoreCounts, StoredDevice,
+};
 pub use links::{LinkEdge, StoredLink};
 pub use runs::{Run, RunDevice, RunId, RunResult, RunStatus, RunSummary};
 pub use scans::{NewScan, Scan, ScanId};
@@ -145,6 +152,9 @@ impl Store {
             merges: Default::default(),
         };
         store.backfill_ip_sort().await?;
+        attributes_format::bring_to_current_form(&store.pool)
+            .await
+            .map_err(|e| e.context("bringing device attributes to the current form"))?;
         Ok(store)
     }
 

@@ -23,7 +23,7 @@ use crate::audit::escape_like;
 use crate::codec::ip_sort_text;
 use crate::devices::DeviceRow;
 use crate::error::{Failure, Result};
-use crate::inventory::{DeviceFilter, DevicePage, DeviceSort, IdDeviceRow};
+use crate::inventory::{DeviceFilter, DevicePage, DeviceSort, IdDeviceRow, ListedPage};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 
@@ -200,6 +200,48 @@ async fn select_window(
     order: Order,
     window: Window,
 ) -> Result<DevicePage> {
+    let (rows, total) = select_rows(pool, filter, order, window).await?;
+    Ok(DevicePage {
+        devices: rows
+            .into_iter()
+            .map(IdDeviceRow::into_stored)
+            .collect::<Result<_>>()?,
+        total,
+    })
+}
+
+/// A page of the devices matching `filter` as [`ListedDevice`]s (attributes left as stored).
+pub(crate) async fn select_listed_page(
+    pool: &SqlitePool,
+    filter: &DeviceFilter,
+    sort: DeviceSort,
+    descending: bool,
+    offset: u64,
+    limit: u64,
+) -> Result<ListedPage> {
+    let window = Window {
+        offset,
+        limit,
+        sort_apart_max: SORT_APART_MAX,
+    };
+    let (rows, total) = select_rows(pool, filter, Order { sort, descending }, window).await?;
+    Ok(ListedPage {
+        devices: rows
+            .into_iter()
+            .map(IdDeviceRow::into_listed)
+            .collect::<Result<_>>()?,
+        total,
+    })
+}
+
+/// The rows of the page, in its order, and how many devices match in all; on one read
+/// transaction.
+async fn select_rows(
+    pool: &SqlitePool,
+    filter: &DeviceFilter,
+    order: Order,
+    window: Window,
+) -> Result<(Vec<IdDeviceRow>, u64)> {
     let mut tx = pool.begin().await?;
     let page = select_in(&mut tx, filter, order, window).await?;
     tx.commit().await?;
@@ -211,21 +253,15 @@ async fn select_in(
     filter: &DeviceFilter,
     order: Order,
     window: Window,
-) -> Result<DevicePage> {
+) -> Result<(Vec<IdDeviceRow>, u64)> {
     let Some(narrow) = narrow(conn, filter).await? else {
-        return Ok(DevicePage {
-            devices: Vec::new(),
-            total: 0,
-        });
+        return Ok((Vec::new(), 0));
     };
     let ids = match &filter.text {
         Some(text) => text_ids(conn, &narrow, text, order, window).await?,
         None => narrow_ids(conn, &narrow, order, window).await?,
     };
-    Ok(DevicePage {
-        devices: devices_by_ids(conn, &ids).await?,
-        total: ids.total,
-    })
+    Ok((rows_by_ids(conn, &ids).await?, ids.total))
 }
 
 /// The filters as the indexes hold them; `None` when a vendor or protocol filter matches no
@@ -543,7 +579,7 @@ fn search_phrase(text: &str, omitted: &[String]) -> Option<String> {
     Some(format!("\"{lower}\""))
 }
 
-/// The columns of the devices `devices_by_ids` reads, each joined into one text: ids, parent
+/// The columns of the devices `rows_by_ids` reads, each joined into one text: ids, parent
 /// ids, keys, attributes, first and last seen (all `None` when no device matched).
 type Joined = (
     Option<String>,
@@ -554,7 +590,7 @@ type Joined = (
     Option<String>,
 );
 
-/// The device rows of `devices_by_ids`'s joined columns.
+/// The device rows of `rows_by_ids`'s joined columns.
 fn split_rows(joined: Joined) -> Result<Vec<IdDeviceRow>> {
     let (Some(ids), Some(parents), Some(keys), Some(attributes), Some(firsts), Some(lasts)) =
         joined
@@ -600,11 +636,8 @@ fn split_rows(joined: Joined) -> Result<Vec<IdDeviceRow>> {
     Ok(rows)
 }
 
-/// The devices of the page `ids`, in its order.
-async fn devices_by_ids(
-    conn: &mut SqliteConnection,
-    ids: &PageIds,
-) -> Result<Vec<crate::StoredDevice>> {
+/// The device rows of the page `ids`, in its order.
+async fn rows_by_ids(conn: &mut SqliteConnection, ids: &PageIds) -> Result<Vec<IdDeviceRow>> {
     let order: Vec<i64> = serde_json::from_str(&ids.json)
         .map_err(|e| Failure::Corrupt(format!("device ids {:?}: {e}", ids.json)))?;
     if order.is_empty() {
@@ -627,11 +660,7 @@ async fn devices_by_ids(
     for row in split_rows(joined)? {
         by_id.insert(row.id, row);
     }
-    order
-        .iter()
-        .filter_map(|id| by_id.remove(id))
-        .map(IdDeviceRow::into_stored)
-        .collect()
+    Ok(order.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 #[cfg(test)]
@@ -999,6 +1028,37 @@ mod tests {
             matched > compared / 6,
             "{matched} of the filters match devices"
         );
+    }
+
+    /// A listed page holds the same devices as the typed page, each with its attributes in the
+    /// exact text this build writes for them (what the API copies into its answer).
+    #[tokio::test]
+    async fn a_listed_page_is_the_typed_page_with_the_attributes_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = mixed_store(dir.path()).await;
+        for filter in filters().into_iter().step_by(5) {
+            for sort in SORTS {
+                let typed = select_page(&store.pool, &filter, sort, true, 3, 1000)
+                    .await
+                    .unwrap();
+                let listed = select_listed_page(&store.pool, &filter, sort, true, 3, 1000)
+                    .await
+                    .unwrap();
+                assert_eq!(listed.total, typed.total);
+                assert_eq!(listed.devices.len(), typed.devices.len());
+                for (l, t) in listed.devices.iter().zip(&typed.devices) {
+                    assert_eq!((l.id, l.parent, &l.key), (t.id, t.parent, &t.device.key));
+                    assert_eq!(
+                        (l.first_seen, l.last_seen),
+                        (t.device.first_seen, t.device.last_seen)
+                    );
+                    assert_eq!(
+                        l.attributes_json,
+                        serde_json::to_string(&t.device.attributes).unwrap()
+                    );
+                }
+            }
+        }
     }
 
     /// The names the search text leaves out (the step views) are the names the text search

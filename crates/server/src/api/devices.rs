@@ -9,6 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Id, Params};
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 use otsensor_core::LinkKind;
@@ -95,25 +96,61 @@ fn sorting(params: &Params) -> ApiResult<(DeviceSort, bool)> {
     Ok((sort, descending))
 }
 
-/// `GET /api/devices?type=&vendor=&protocol=&subnet=&q=&top_level=&sort=&order=&page=&per_page=`.
-pub async fn list(
-    State(state): State<AppState>,
-    _: Viewer,
-    params: Params,
-) -> ApiResult<Json<Page<DeviceView>>> {
-    let filter = filter(&params)?;
-    let (sort, descending) = sorting(&params)?;
-    let (offset, limit, page, per_page) = params.paging(50, 1000)?;
+/// What a devices list request asks for: filters, order and the page.
+struct ListRequest {
+    filter: DeviceFilter,
+    sort: DeviceSort,
+    descending: bool,
+    offset: u64,
+    limit: u64,
+    page: u64,
+    per_page: u64,
+}
+
+impl ListRequest {
+    /// Reads the filters, `sort`, `order`, `page` and `per_page` (at most 1,000) from the query.
+    fn from_params(params: &Params) -> ApiResult<ListRequest> {
+        let filter = filter(params)?;
+        let (sort, descending) = sorting(params)?;
+        let (offset, limit, page, per_page) = params.paging(50, 1000)?;
+        Ok(ListRequest {
+            filter,
+            sort,
+            descending,
+            offset,
+            limit,
+            page,
+            per_page,
+        })
+    }
+}
+
+/// `GET /api/devices?type=&vendor=&protocol=&subnet=&q=&top_level=&sort=&order=&page=&per_page=`:
+/// the [`list_page`] document, written by [`device_page`](crate::api::device_page) with each
+/// device's stored attribute JSON copied in.
+pub async fn list(State(state): State<AppState>, _: Viewer, params: Params) -> ApiResult<Response> {
+    let r = ListRequest::from_params(&params)?;
     let result = state
         .store
-        .list_devices(&filter, sort, descending, offset, limit)
+        .list_devices_json(&r.filter, r.sort, r.descending, r.offset, r.limit)
         .await?;
-    Ok(Json(Page {
+    let body = crate::api::device_page::page_json(&result, r.page, r.per_page);
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The page of devices `params` asks for (the console's inventory reads it as values).
+pub async fn list_page(state: &AppState, params: &Params) -> ApiResult<Page<DeviceView>> {
+    let r = ListRequest::from_params(params)?;
+    let result = state
+        .store
+        .list_devices(&r.filter, r.sort, r.descending, r.offset, r.limit)
+        .await?;
+    Ok(Page {
         total: result.total,
-        page,
-        per_page,
+        page: r.page,
+        per_page: r.per_page,
         items: result.devices.into_iter().map(DeviceView::from).collect(),
-    }))
+    })
 }
 
 /// One device with everything the inventory knows of it.

@@ -6,6 +6,7 @@
 //! API tokens and password.
 
 pub mod audit;
+pub mod device_page;
 pub mod devices;
 pub mod meta;
 pub mod rdns;

@@ -6,10 +6,8 @@ use super::{ConsoleUser, error_page, page, when};
 use crate::api::devices;
 use crate::api::views::DeviceView;
 use crate::app::AppState;
-use crate::auth::Viewer;
 use crate::error::ApiError;
 use crate::extract::{Id, Params};
-use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use otsensor_core::device::Attributes;
@@ -86,9 +84,9 @@ pub async fn inventory(
     user: ConsoleUser,
     params: Params,
 ) -> Response {
-    let result = devices::list(State(state.clone()), Viewer(user.0.clone()), params.clone()).await;
+    let result = devices::list_page(&state, &params).await;
     let (devices, total, page_no, per_page, error) = match result {
-        Ok(Json(p)) => (p.items, p.total, p.page, p.per_page, None),
+        Ok(p) => (p.items, p.total, p.page, p.per_page, None),
         Err(e) => (Vec::new(), 0, 1, 50, Some(e)),
     };
     let mut body = filter_form(&params, error.as_ref());
