@@ -394,34 +394,41 @@ async fn insert_run_device(
     Ok(())
 }
 
-/// Rows per INSERT statement: 7 parameters each stays far below SQLite's parameter limit.
-const PROBE_LOG_BATCH: usize = 1000;
-
+/// Inserts the probe log in order, as one statement whose rows come from one JSON array
+/// parameter: the same statement for any number of entries, so it is prepared once per
+/// connection (a VALUES list of N rows is a new statement of 7 x N parameters each time).
 pub(crate) async fn insert_probe_log(
     conn: &mut SqliteConnection,
     run: RunId,
     entries: &[ProbeLogEntry],
 ) -> Result<()> {
-    for batch in entries.chunks(PROBE_LOG_BATCH) {
-        let rows = batch
-            .iter()
-            .map(|e| Ok((e, to_i64(e.duration_ms, "probe duration_ms")?)))
-            .collect::<Result<Vec<_>>>()?;
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO probe_log \
-                 (run_id, address, protocol, outcome, error, started_at, duration_ms) ",
-        );
-        insert.push_values(rows, |mut row, (entry, duration)| {
-            row.push_bind(run.0)
-                .push_bind(entry.address.to_string())
-                .push_bind(entry.protocol.name())
-                .push_bind(entry.outcome.name())
-                .push_bind(entry.error.as_deref())
-                .push_bind(time_text(entry.started))
-                .push_bind(duration);
-        });
-        insert.build().execute(&mut *conn).await?;
+    if entries.is_empty() {
+        return Ok(());
     }
+    let rows = entries
+        .iter()
+        .map(|e| {
+            Ok((
+                e.address.to_string(),
+                e.protocol.name(),
+                e.outcome.name(),
+                e.error.as_deref(),
+                time_text(e.started),
+                to_i64(e.duration_ms, "probe duration_ms")?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let rows = crate::codec::to_json(&rows, "the probe log")?;
+    sqlx::query(
+        "INSERT INTO probe_log \
+             (run_id, address, protocol, outcome, error, started_at, duration_ms) \
+         SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+         FROM json_each($2) ORDER BY key",
+    )
+    .bind(run.0)
+    .bind(rows)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

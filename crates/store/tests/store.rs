@@ -480,3 +480,36 @@ async fn a_recorded_run_starts_with_its_origin_and_audit_entry_or_not_at_all() {
     assert!(e.to_string().contains("already has a running run"), "{e}");
     assert_eq!(run_starts(&store).await.len(), 1);
 }
+
+/// A long probe log (more entries than any one statement held before) comes back whole and in
+/// order, every field as given, errors with quotes and non-ASCII text included.
+#[tokio::test]
+async fn a_long_probe_log_is_saved_whole_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let scan = store.create_scan(&plc_scan()).await.unwrap();
+    let run = store.start_run(scan, at(10), 1500).await.unwrap();
+    let log: Vec<ProbeLogEntry> = (0..1500u32)
+        .map(|n| {
+            let address = format!("127.{}.{}.{}", 5 + n / 65536, (n / 256) % 256, n % 256);
+            let mut entry = log_entry(&address, Outcome::NoResponse, at(10 + i64::from(n % 7)));
+            entry.duration_ms = u64::from(n) * 3;
+            if n % 5 == 0 {
+                entry.outcome = Outcome::Identified;
+                entry.error = None;
+            } else if n % 5 == 1 {
+                entry.error = Some(format!("\"{address}\" réponse: \\ {n}"));
+            }
+            entry
+        })
+        .collect();
+    let result = RunResult {
+        status: RunStatus::Completed,
+        ended: at(20),
+        changes: &[],
+        probe_log: &log,
+        error: None,
+    };
+    store.finish_run(run, &result).await.unwrap();
+    assert_eq!(store.probe_log(run).await.unwrap(), log);
+}
