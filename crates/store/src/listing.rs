@@ -175,11 +175,7 @@ pub(crate) async fn select_page(
     offset: u64,
     limit: u64,
 ) -> Result<DevicePage> {
-    let window = Window {
-        offset,
-        limit,
-        sort_apart_max: SORT_APART_MAX,
-    };
+    let window = Window::page(offset, limit);
     select_window(pool, filter, Order { sort, descending }, window).await
 }
 
@@ -192,6 +188,17 @@ struct Window {
     limit: u64,
     /// Longest filtered list to sort apart ([`SORT_APART_MAX`]; tests vary it).
     sort_apart_max: u64,
+}
+
+impl Window {
+    /// The page of `limit` devices after `offset`, read the usual way.
+    fn page(offset: u64, limit: u64) -> Window {
+        Window {
+            offset,
+            limit,
+            sort_apart_max: SORT_APART_MAX,
+        }
+    }
 }
 
 async fn select_window(
@@ -219,11 +226,7 @@ pub(crate) async fn select_listed_page(
     offset: u64,
     limit: u64,
 ) -> Result<ListedPage> {
-    let window = Window {
-        offset,
-        limit,
-        sort_apart_max: SORT_APART_MAX,
-    };
+    let window = Window::page(offset, limit);
     let (rows, total) = select_rows(pool, filter, Order { sort, descending }, window).await?;
     Ok(ListedPage {
         devices: rows
