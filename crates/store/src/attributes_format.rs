@@ -20,11 +20,13 @@ const BATCH: i64 = 1_000;
 
 /// Brings every row's attributes to the current form, unless the store says it holds it.
 pub(crate) async fn bring_to_current_form(pool: &SqlitePool) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
-        .fetch_one(&mut *tx)
-        .await?;
-    if version >= ATTRIBUTES_FORMAT {
+    if stored_format(&mut *pool.acquire().await?).await? >= ATTRIBUTES_FORMAT {
+        return Ok(());
+    }
+    // the write lock first, then the version again: another process opening the store at the
+    // same moment does the work once, and this one finds it done
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    if stored_format(&mut tx).await? >= ATTRIBUTES_FORMAT {
         return Ok(());
     }
     let mut after = i64::MIN;
@@ -55,6 +57,13 @@ pub(crate) async fn bring_to_current_form(pool: &SqlitePool) -> Result<()> {
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The form version the store records.
+async fn stored_format(conn: &mut sqlx::SqliteConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(conn)
+        .await?)
 }
 
 /// `text` (stored attributes) in the current form.
