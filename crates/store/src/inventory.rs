@@ -160,9 +160,17 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<DevicePage, StoreError> {
-        crate::listing::select_page(&self.pool, filter, sort, descending, offset, limit)
-            .await
-            .map_err(|e| e.context("listing devices"))
+        let (devices, total) = self
+            .list_page(
+                filter,
+                sort,
+                descending,
+                offset,
+                limit,
+                IdDeviceRow::into_stored,
+            )
+            .await?;
+        Ok(DevicePage { devices, total })
     }
 
     /// The page [`list_devices`](Store::list_devices) gives, with each device's attributes as
@@ -175,7 +183,30 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<ListedPage, StoreError> {
-        crate::listing::select_listed_page(&self.pool, filter, sort, descending, offset, limit)
+        let (devices, total) = self
+            .list_page(
+                filter,
+                sort,
+                descending,
+                offset,
+                limit,
+                IdDeviceRow::into_listed,
+            )
+            .await?;
+        Ok(ListedPage { devices, total })
+    }
+
+    /// The page of either kind, each device made from its row by `make`.
+    async fn list_page<T>(
+        &self,
+        filter: &DeviceFilter,
+        sort: DeviceSort,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+        make: fn(IdDeviceRow) -> Result<T>,
+    ) -> Result<(Vec<T>, u64), StoreError> {
+        crate::listing::select_page(&self.pool, filter, sort, descending, offset, limit, make)
             .await
             .map_err(|e| e.context("listing devices"))
     }

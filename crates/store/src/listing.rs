@@ -23,7 +23,7 @@ use crate::audit::escape_like;
 use crate::codec::ip_sort_text;
 use crate::devices::DeviceRow;
 use crate::error::{Failure, Result};
-use crate::inventory::{DeviceFilter, DevicePage, DeviceSort, IdDeviceRow, ListedPage};
+use crate::inventory::{DeviceFilter, DeviceSort, IdDeviceRow};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 
@@ -166,17 +166,23 @@ fn push_walk(
     };
 }
 
-/// A page of the devices matching `filter`, ordered by `sort` (then by key).
-pub(crate) async fn select_page(
+/// A page of the devices matching `filter`, ordered by `sort` (then by key), each device made
+/// from its row by `make`, and how many devices match in all.
+pub(crate) async fn select_page<T>(
     pool: &SqlitePool,
     filter: &DeviceFilter,
     sort: DeviceSort,
     descending: bool,
     offset: u64,
     limit: u64,
-) -> Result<DevicePage> {
-    let window = Window::page(offset, limit);
-    select_window(pool, filter, Order { sort, descending }, window).await
+    make: fn(IdDeviceRow) -> Result<T>,
+) -> Result<(Vec<T>, u64)> {
+    let window = Window {
+        offset,
+        limit,
+        sort_apart_max: SORT_APART_MAX,
+    };
+    select_window(pool, filter, Order { sort, descending }, window, make).await
 }
 
 /// Which part of the list to read, and how.
@@ -190,65 +196,19 @@ struct Window {
     sort_apart_max: u64,
 }
 
-impl Window {
-    /// The page of `limit` devices after `offset`, read the usual way.
-    fn page(offset: u64, limit: u64) -> Window {
-        Window {
-            offset,
-            limit,
-            sort_apart_max: SORT_APART_MAX,
-        }
-    }
-}
-
-async fn select_window(
+/// The page `window` of the list, on one read transaction.
+async fn select_window<T>(
     pool: &SqlitePool,
     filter: &DeviceFilter,
     order: Order,
     window: Window,
-) -> Result<DevicePage> {
-    let (rows, total) = select_rows(pool, filter, order, window).await?;
-    Ok(DevicePage {
-        devices: rows
-            .into_iter()
-            .map(IdDeviceRow::into_stored)
-            .collect::<Result<_>>()?,
-        total,
-    })
-}
-
-/// A page of the devices matching `filter` as [`ListedDevice`]s (attributes left as stored).
-pub(crate) async fn select_listed_page(
-    pool: &SqlitePool,
-    filter: &DeviceFilter,
-    sort: DeviceSort,
-    descending: bool,
-    offset: u64,
-    limit: u64,
-) -> Result<ListedPage> {
-    let window = Window::page(offset, limit);
-    let (rows, total) = select_rows(pool, filter, Order { sort, descending }, window).await?;
-    Ok(ListedPage {
-        devices: rows
-            .into_iter()
-            .map(IdDeviceRow::into_listed)
-            .collect::<Result<_>>()?,
-        total,
-    })
-}
-
-/// The rows of the page, in its order, and how many devices match in all; on one read
-/// transaction.
-async fn select_rows(
-    pool: &SqlitePool,
-    filter: &DeviceFilter,
-    order: Order,
-    window: Window,
-) -> Result<(Vec<IdDeviceRow>, u64)> {
+    make: fn(IdDeviceRow) -> Result<T>,
+) -> Result<(Vec<T>, u64)> {
     let mut tx = pool.begin().await?;
-    let page = select_in(&mut tx, filter, order, window).await?;
+    let (rows, total) = select_in(&mut tx, filter, order, window).await?;
     tx.commit().await?;
-    Ok(page)
+    let devices = rows.into_iter().map(make).collect::<Result<_>>()?;
+    Ok((devices, total))
 }
 
 async fn select_in(
@@ -670,7 +630,7 @@ async fn rows_by_ids(conn: &mut SqliteConnection, ids: &PageIds) -> Result<Vec<I
 mod tests {
     use super::*;
     use crate::Store;
-    use crate::inventory::plain;
+    use crate::inventory::{DevicePage, plain};
     use jiff::Timestamp;
     use otsensor_core::{Device, DeviceKey, DeviceType, Protocol};
 
@@ -1006,14 +966,16 @@ mod tests {
                                 limit,
                                 sort_apart_max,
                             };
-                            let got = select_window(
+                            let (devices, total) = select_window(
                                 &store.pool,
                                 &filter,
                                 Order { sort, descending },
                                 window,
+                                IdDeviceRow::into_stored,
                             )
                             .await
                             .unwrap();
+                            let got = DevicePage { devices, total };
                             assert_eq!(
                                 got, want,
                                 "{filter:?} sorted by {sort:?} desc={descending} \
@@ -1041,15 +1003,31 @@ mod tests {
         let store = mixed_store(dir.path()).await;
         for filter in filters().into_iter().step_by(5) {
             for sort in SORTS {
-                let typed = select_page(&store.pool, &filter, sort, true, 3, 1000)
-                    .await
-                    .unwrap();
-                let listed = select_listed_page(&store.pool, &filter, sort, true, 3, 1000)
-                    .await
-                    .unwrap();
-                assert_eq!(listed.total, typed.total);
-                assert_eq!(listed.devices.len(), typed.devices.len());
-                for (l, t) in listed.devices.iter().zip(&typed.devices) {
+                let (typed, typed_total) = select_page(
+                    &store.pool,
+                    &filter,
+                    sort,
+                    true,
+                    3,
+                    1000,
+                    IdDeviceRow::into_stored,
+                )
+                .await
+                .unwrap();
+                let (listed, listed_total) = select_page(
+                    &store.pool,
+                    &filter,
+                    sort,
+                    true,
+                    3,
+                    1000,
+                    IdDeviceRow::into_listed,
+                )
+                .await
+                .unwrap();
+                assert_eq!(listed_total, typed_total);
+                assert_eq!(listed.len(), typed.len());
+                for (l, t) in listed.iter().zip(&typed) {
                     assert_eq!((l.id, l.parent, &l.key), (t.id, t.parent, &t.device.key));
                     assert_eq!(
                         (l.first_seen, l.last_seen),
